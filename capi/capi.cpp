@@ -1,0 +1,441 @@
+// The extern "C" surface of libsbx: handle wrappers around the C++ core,
+// argument checks, and the exception-to-status boundary (SBX_TRY /
+// SBX_CATCH_RETURN). Nothing here does real work.
+#include <signal.h>
+#include <string.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "capi/capi_internal.hpp"
+#include "core/box/box.hpp"
+#include "core/config/config.hpp"
+#include "core/monitor/process.hpp"
+
+struct sbx_config {
+  sbx::BoxConfig c;
+};
+struct sbx_spec {
+  sbx::ProcSpec s;
+};
+struct sbx_box {
+  std::unique_ptr<sbx::Box> b;
+};
+struct sbx_proc {
+  std::shared_ptr<sbx::Process> p;
+};
+
+namespace sbx::capi {
+
+int set_error(sbx_error** err, int code, const std::string& step, int sys_errno,
+              const std::string& message) noexcept {
+  if (err == nullptr) return code;
+  *err = nullptr;
+  try {
+    *err = new sbx_error{code, sys_errno, step, message};
+  } catch (...) {
+    // Out of memory while reporting: the status code still says what failed.
+  }
+  return code;
+}
+
+}  // namespace sbx::capi
+
+namespace {
+
+using sbx::capi::clear_error;
+using sbx::capi::set_error;
+
+int fill_exit(const sbx::ExitRecord& r, sbx_exit_status* out, sbx_error** err) {
+  sbx_exit_status full;
+  memset(&full, 0, sizeof full);
+  full.size = sizeof full;
+  full.kind = r.kind;
+  full.code = r.code;
+  full.signal = r.signal;
+  full.core_dumped = r.core_dumped;
+  full.reason = r.reason;
+  full.pid = r.pid;
+  full.wall_ns = r.wall_ns;
+  size_t n = out->size < sizeof full ? out->size : sizeof full;
+  memcpy(reinterpret_cast<char*>(out) + sizeof(size_t), reinterpret_cast<const char*>(&full) + sizeof(size_t),
+         n - sizeof(size_t));
+  clear_error(err);
+  return SBX_OK;
+}
+
+// A caller's exit struct must be at least the first released layout and, if
+// larger (a newer header), zero past our end.
+int check_exit_struct(const sbx_exit_status* out, sbx_error** err) {
+  const size_t v1 = offsetof(sbx_exit_status, wall_ns) + sizeof(uint64_t);
+  if (out->size < v1)
+    return set_error(err, SBX_E_INVALID, "argument", 0,
+                     "sbx_exit_status.size is " + std::to_string(out->size) +
+                         " (set it to sizeof(sbx_exit_status), or use SBX_EXIT_STATUS_INIT)");
+  if (out->size > (1u << 16))
+    return set_error(err, SBX_E_INVALID, "argument", 0,
+                     "sbx_exit_status.size is " + std::to_string(out->size) + ": not a sbx_exit_status");
+  const char* bytes = reinterpret_cast<const char*>(out);
+  for (size_t i = sizeof(sbx_exit_status); i < out->size; ++i)
+    if (bytes[i] != 0)
+      return set_error(err, SBX_E_INVALID, "argument",
+                       0, "sbx_exit_status has non-zero bytes beyond the fields this library knows");
+  return SBX_OK;
+}
+
+int wait_status(int r, const sbx::ExitRecord& rec, sbx_exit_status* out, sbx_error** err, const char* what) {
+  if (r == SBX_OK) return fill_exit(rec, out, err);
+  if (r == SBX_E_TIMEOUT) return set_error(err, r, "wait", ETIMEDOUT, std::string(what) + ": timed out");
+  return set_error(err, r, "wait", EINTR, std::string(what) + ": interrupted");
+}
+
+}  // namespace
+
+extern "C" {
+
+// ------------------------------------------------------------ version
+
+SBX_API const char* sbx_version(int* major, int* minor, int* patch) {
+  if (major) *major = SBX_VERSION_MAJOR;
+  if (minor) *minor = SBX_VERSION_MINOR;
+  if (patch) *patch = SBX_VERSION_PATCH;
+  return SBX_VERSION_STRING;
+}
+
+SBX_API int sbx_abi_version(void) { return SBX_ABI_MAJOR; }
+
+SBX_API const char* sbx_status_name(int status) {
+  switch (status) {
+    case SBX_OK: return "SBX_OK";
+    case SBX_E_INVALID: return "SBX_E_INVALID";
+    case SBX_E_NOMEM: return "SBX_E_NOMEM";
+    case SBX_E_STATE: return "SBX_E_STATE";
+    case SBX_E_SYSTEM: return "SBX_E_SYSTEM";
+    case SBX_E_SETUP: return "SBX_E_SETUP";
+    case SBX_E_NOTFOUND: return "SBX_E_NOTFOUND";
+    case SBX_E_EXEC: return "SBX_E_EXEC";
+    case SBX_E_TIMEOUT: return "SBX_E_TIMEOUT";
+    case SBX_E_INTERRUPTED: return "SBX_E_INTERRUPTED";
+    case SBX_E_UNSUPPORTED: return "SBX_E_UNSUPPORTED";
+    case SBX_E_INTERNAL: return "SBX_E_INTERNAL";
+  }
+  return "SBX_E_UNKNOWN";
+}
+
+// ------------------------------------------------------------ errors
+
+SBX_API int sbx_error_code(const sbx_error* err) { return err ? err->code : SBX_OK; }
+SBX_API int sbx_error_errno(const sbx_error* err) { return err ? err->sys_errno : 0; }
+SBX_API const char* sbx_error_step(const sbx_error* err) { return err ? err->step.c_str() : ""; }
+SBX_API const char* sbx_error_message(const sbx_error* err) { return err ? err->message.c_str() : ""; }
+SBX_API void sbx_error_free(sbx_error* err) { delete err; }
+SBX_API void sbx_free(void* ptr) { free(ptr); }
+
+// ------------------------------------------------------------ config
+
+SBX_API int sbx_config_new(sbx_config** out, sbx_error** err) {
+  SBX_REQUIRE_ARG(out, err, "out");
+  *out = nullptr;
+  SBX_TRY
+  *out = new sbx_config{};
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API void sbx_config_free(sbx_config* cfg) { delete cfg; }
+
+SBX_API int sbx_config_set_namespaces(sbx_config* cfg, unsigned ns_mask, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_namespaces(ns_mask);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_get_namespaces(const sbx_config* cfg, unsigned* out) {
+  if (cfg == nullptr || out == nullptr) return SBX_E_INVALID;
+  *out = cfg->c.namespaces;
+  return SBX_OK;
+}
+
+SBX_API int sbx_config_set_rootfs(sbx_config* cfg, const char* dir, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_rootfs(dir);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_add_bind(sbx_config* cfg, const char* src, const char* dst, unsigned flags,
+                                sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.add_bind(src, dst, flags);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_add_tmpfs(sbx_config* cfg, const char* dst, uint64_t size_bytes, unsigned mode,
+                                 sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.add_tmpfs(dst, size_bytes, mode);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_hostname(sbx_config* cfg, const char* hostname, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_hostname(hostname);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+// ------------------------------------------------------------ spec
+
+SBX_API int sbx_spec_new(sbx_spec** out, sbx_error** err) {
+  SBX_REQUIRE_ARG(out, err, "out");
+  *out = nullptr;
+  SBX_TRY
+  *out = new sbx_spec{};
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API void sbx_spec_free(sbx_spec* spec) { delete spec; }
+
+SBX_API int sbx_spec_set_argv(sbx_spec* spec, size_t argc, const char* const* argv, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_argv(argc, argv);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_env(sbx_spec* spec, const char* key_value, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_env(key_value);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_allow_env(sbx_spec* spec, const char* name, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.allow(name);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_cwd(sbx_spec* spec, const char* dir, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_cwd(dir);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_user(sbx_spec* spec, uint32_t uid, uint32_t gid, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_user(uid, gid);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_stdio(sbx_spec* spec, int which, sbx_stdio_mode mode, const char* path, int fd,
+                               sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_stdio(which, static_cast<int>(mode), path, fd);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_preserve_fd(sbx_spec* spec, int fd, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.preserve(fd);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+// ------------------------------------------------------------ box
+
+SBX_API int sbx_box_create(sbx_box** out, const sbx_config* cfg, sbx_error** err) {
+  SBX_REQUIRE_ARG(out, err, "out");
+  *out = nullptr;
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  auto b = std::make_unique<sbx::Box>(cfg->c);
+  *out = new sbx_box{std::move(b)};
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API void sbx_box_free(sbx_box* box) {
+  if (box == nullptr) return;
+  try {
+    delete box;
+  } catch (...) {
+    // Destructors do not throw; this only keeps the boundary promise.
+  }
+}
+
+SBX_API int sbx_box_state_get(const sbx_box* box, sbx_box_state* out) {
+  if (box == nullptr || out == nullptr) return SBX_E_INVALID;
+  try {
+    *out = const_cast<sbx_box*>(box)->b->state();
+  } catch (...) {
+    return SBX_E_INTERNAL;
+  }
+  return SBX_OK;
+}
+
+SBX_API const char* sbx_box_state_name(int state) {
+  switch (state) {
+    case SBX_BOX_CONFIGURED: return "configured";
+    case SBX_BOX_RUNNING: return "running";
+    case SBX_BOX_STOPPING: return "stopping";
+    case SBX_BOX_STOPPED: return "stopped";
+    case SBX_BOX_PAUSED: return "paused";
+    case SBX_BOX_FAILED: return "failed";
+  }
+  return "unknown";
+}
+
+SBX_API int sbx_box_spawn(sbx_box* box, const sbx_spec* spec, sbx_proc** out, sbx_error** err) {
+  SBX_REQUIRE_ARG(out, err, "out");
+  *out = nullptr;
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  auto p = box->b->spawn(spec->s);
+  *out = new sbx_proc{std::move(p)};
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_kill(sbx_box* box, int sig, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->kill(sig);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_wait(sbx_box* box, int timeout_ms, sbx_exit_status* out, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_REQUIRE_ARG(out, err, "out");
+  if (int r = check_exit_struct(out, err); r != SBX_OK) return r;
+  SBX_TRY
+  sbx::ExitRecord rec;
+  int r = box->b->wait(timeout_ms, &rec);
+  return wait_status(r, rec, out, err, "sbx_box_wait");
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_interrupt(sbx_box* box, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->interrupt();
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+// ------------------------------------------------------------ process
+
+SBX_API int sbx_exit_shell_code(const sbx_exit_status* st) {
+  if (st == nullptr) return -1;
+  if (st->kind == SBX_EXIT_EXITED) return st->code;
+  if (st->kind == SBX_EXIT_SIGNALED) return 128 + st->signal;
+  return -1;
+}
+
+SBX_API int sbx_proc_wait(sbx_proc* proc, int timeout_ms, sbx_exit_status* out, sbx_error** err) {
+  SBX_REQUIRE_ARG(proc, err, "proc");
+  SBX_REQUIRE_ARG(out, err, "out");
+  if (int r = check_exit_struct(out, err); r != SBX_OK) return r;
+  SBX_TRY
+  sbx::ExitRecord rec;
+  int r = proc->p->wait(timeout_ms, &rec);
+  return wait_status(r, rec, out, err, "sbx_proc_wait");
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_proc_interrupt(sbx_proc* proc, sbx_error** err) {
+  SBX_REQUIRE_ARG(proc, err, "proc");
+  SBX_TRY
+  proc->p->interrupt();
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_proc_kill(sbx_proc* proc, int sig, sbx_error** err) {
+  SBX_REQUIRE_ARG(proc, err, "proc");
+  SBX_TRY
+  int r = proc->p->kill(sig);
+  if (r != SBX_OK) return set_error(err, r, "kill", ESRCH, "sbx_proc_kill: the process has ended");
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_proc_pid(const sbx_proc* proc, pid_t* out) {
+  if (proc == nullptr || out == nullptr) return SBX_E_INVALID;
+  *out = proc->p->pid();
+  return SBX_OK;
+}
+
+SBX_API int sbx_proc_pollfd(const sbx_proc* proc, int* out) {
+  if (proc == nullptr || out == nullptr) return SBX_E_INVALID;
+  *out = proc->p->pollfd();
+  return SBX_OK;
+}
+
+SBX_API int sbx_proc_take_stdio(sbx_proc* proc, int which, int* out_fd, sbx_error** err) {
+  SBX_REQUIRE_ARG(proc, err, "proc");
+  SBX_REQUIRE_ARG(out_fd, err, "out_fd");
+  *out_fd = -1;
+  SBX_TRY
+  int fd = proc->p->take_stdio(which);
+  if (fd < 0)
+    return set_error(err, SBX_E_STATE, "stdio", 0,
+                     "stream " + std::to_string(which) + " is not a pipe, or its fd was already taken");
+  *out_fd = fd;
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API void sbx_proc_free(sbx_proc* proc) {
+  if (proc == nullptr) return;
+  try {
+    proc->p->terminate();
+  } catch (...) {
+  }
+  delete proc;
+}
+
+}  // extern "C"

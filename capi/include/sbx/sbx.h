@@ -1,0 +1,355 @@
+/*
+ * sbx.h - the public C API of libsbx, a Linux process-sandbox runtime.
+ *
+ * Lifecycle of a box, in five steps:
+ *
+ *   sbx_config_new(&cfg, &err);            describe the box (namespaces, mounts, ...)
+ *   sbx_box_create(&box, cfg, &err);       validate it; the box copies the config
+ *   sbx_spec_new(&spec, &err); ...         describe a process (argv, env, stdio, ...)
+ *   sbx_box_spawn(box, spec, &proc, &err); start it inside fresh namespaces
+ *   sbx_proc_wait(proc, -1, &st, &err);    wait (timeout, interruptible), then
+ *   sbx_proc_free(proc); sbx_box_free(box); sbx_spec_free(spec); sbx_config_free(cfg);
+ *
+ * Exit codes as a shell reports them (sbx_exit_shell_code):
+ *   0..255    the program exited with that code
+ *   128+N     the program was killed by signal N
+ * and, from the `sbx` CLI only: 125 sbx itself failed, 126 the program could
+ * not be executed (EACCES, ENOEXEC, ...), 127 the program was not found.
+ *
+ * Conventions that hold for every call:
+ *   - Every call returns an sbx_status: SBX_OK (0) or a negative code.
+ *   - Every call that can fail takes a last parameter `sbx_error **err`. It may
+ *     be NULL. When non-NULL and the call fails, *err receives a new error
+ *     object (code, errno, failing step, message) that the caller frees with
+ *     sbx_error_free(). On success *err is set to NULL. Errors are never kept
+ *     only in thread-local storage.
+ *   - Outputs come first in the parameter list; inputs follow.
+ *   - Handles are opaque. Every *_free function accepts NULL.
+ *   - Strings returned by the library are either borrowed (valid as long as
+ *     the named handle lives, documented per call) or owned by the caller and
+ *     released with sbx_free(). Never free() library memory.
+ *   - No C++ exception crosses this boundary and the library never aborts or
+ *     prints; it installs no signal handlers and never calls waitpid(-1).
+ *
+ * Thread safety:
+ *   - sbx_config and sbx_spec are builders: not thread-safe; use one from a
+ *     single thread at a time. They may be reused and freed right after the
+ *     call that consumed them (sbx_box_create / sbx_box_spawn copy them).
+ *   - sbx_box and sbx_proc are thread-safe: any thread may wait on, kill,
+ *     interrupt or query them concurrently. Free them only once no other
+ *     thread uses them.
+ *   - sbx_error and sbx_probe are immutable after creation.
+ */
+#ifndef SBX_SBX_H
+#define SBX_SBX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- export */
+
+#if defined(SBX_BUILDING_LIBRARY)
+#define SBX_API __attribute__((visibility("default")))
+#else
+#define SBX_API
+#endif
+
+/* --------------------------------------------------------------- version */
+
+/* Compile-time version of this header. The ABI major is the SONAME suffix
+ * (libsbx.so.SBX_ABI_MAJOR); it changes only on an incompatible change. */
+#define SBX_VERSION_MAJOR 0
+#define SBX_VERSION_MINOR 1
+#define SBX_VERSION_PATCH 0
+#define SBX_VERSION_STRING "0.1.0"
+#define SBX_ABI_MAJOR 0
+
+/* Run-time version of the loaded library. Any out pointer may be NULL.
+ * Returns a static string such as "0.1.0" (never free it). */
+SBX_API const char *sbx_version(int *major, int *minor, int *patch);
+/* Run-time ABI major of the loaded library (compare with SBX_ABI_MAJOR). */
+SBX_API int sbx_abi_version(void);
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum sbx_status {
+  SBX_OK = 0,
+  SBX_E_INVALID = -1,      /* a bad argument; the message names it */
+  SBX_E_NOMEM = -2,        /* out of memory */
+  SBX_E_STATE = -3,        /* the call is not valid in the handle's state */
+  SBX_E_SYSTEM = -4,       /* a system call failed in the host process */
+  SBX_E_SETUP = -5,        /* box setup failed in the child (see step) */
+  SBX_E_NOTFOUND = -6,     /* the program was not found (exit 127 semantics) */
+  SBX_E_EXEC = -7,         /* the program could not be executed (126) */
+  SBX_E_TIMEOUT = -8,      /* a wait timed out; nothing changed */
+  SBX_E_INTERRUPTED = -9,  /* a wait was interrupted by sbx_*_interrupt */
+  SBX_E_UNSUPPORTED = -10, /* this host or build cannot do what was asked */
+  SBX_E_INTERNAL = -11     /* a bug in libsbx; please report it */
+} sbx_status;
+
+/* A static name such as "SBX_E_SETUP" (never free it). */
+SBX_API const char *sbx_status_name(int status);
+
+/* ----------------------------------------------------------------- error */
+
+typedef struct sbx_error sbx_error;
+
+/* The sbx_status of the failed call. */
+SBX_API int sbx_error_code(const sbx_error *err);
+/* The errno behind the failure, or 0 when none applies. */
+SBX_API int sbx_error_errno(const sbx_error *err);
+/* The failing step, e.g. "bind", "pivot_root", "uid_map", "execve",
+ * "argument"; never NULL. Borrowed from err. */
+SBX_API const char *sbx_error_step(const sbx_error *err);
+/* A complete human-readable message, e.g.
+ * "bind /data -> /mnt: No such file or directory (ENOENT)". Borrowed. */
+SBX_API const char *sbx_error_message(const sbx_error *err);
+SBX_API void sbx_error_free(sbx_error *err);
+
+/* Releases memory returned by the library as "owned by the caller". */
+SBX_API void sbx_free(void *ptr);
+
+/* ------------------------------------------------------------ box config */
+
+typedef struct sbx_config sbx_config;
+
+/* Namespaces; a new box uses SBX_NS_ALL. */
+enum {
+  SBX_NS_USER = 1u << 0,
+  SBX_NS_PID = 1u << 1,
+  SBX_NS_MOUNT = 1u << 2,
+  SBX_NS_NET = 1u << 3, /* a new network namespace with only loopback, up */
+  SBX_NS_UTS = 1u << 4,
+  SBX_NS_IPC = 1u << 5,
+  SBX_NS_CGROUP = 1u << 6,
+  SBX_NS_ALL = (1u << 7) - 1u
+};
+
+/* Flags for sbx_config_add_bind. */
+enum {
+  SBX_BIND_RO = 0u,       /* read-only (the default) */
+  SBX_BIND_RW = 1u << 0,  /* writable */
+  SBX_BIND_OPTIONAL = 1u << 1 /* skip silently if the source does not exist */
+};
+
+SBX_API int sbx_config_new(sbx_config **out, sbx_error **err);
+SBX_API void sbx_config_free(sbx_config *cfg);
+
+/* Which namespaces to create: a mask of SBX_NS_*. Without SBX_NS_USER the
+ * caller needs CAP_SYS_ADMIN (i.e. root) for the others. Without
+ * SBX_NS_MOUNT no filesystem view is built (binds, tmpfs, rootfs are then
+ * an error at sbx_box_create). */
+SBX_API int sbx_config_set_namespaces(sbx_config *cfg, unsigned ns_mask, sbx_error **err);
+SBX_API int sbx_config_get_namespaces(const sbx_config *cfg, unsigned *out);
+
+/* Use DIR (absolute, an existing directory) as the box's root, mounted
+ * read-only. Without it the root is an empty read-only tmpfs holding
+ * read-only binds of the host's /usr, /bin, /sbin, /lib, /lib64 (symlinks
+ * kept as symlinks) and a minimal /etc. NULL restores the default. */
+SBX_API int sbx_config_set_rootfs(sbx_config *cfg, const char *dir, sbx_error **err);
+
+/* Bind host path SRC at DST inside the box. SRC must be absolute; it is
+ * canonicalised (symlinks resolved on the host) when the box is created and
+ * held open from then on. DST must be absolute, without "." or ".."
+ * components; missing directories are created, and no symlink inside the box
+ * root is ever followed while doing so (an escape is refused). */
+SBX_API int sbx_config_add_bind(sbx_config *cfg, const char *src, const char *dst,
+                                unsigned flags, sbx_error **err);
+
+/* A writable tmpfs at DST (rules as for bind targets). SIZE_BYTES is the
+ * size cap (0 = the kernel default, half of RAM); MODE its permissions,
+ * e.g. 01777. */
+SBX_API int sbx_config_add_tmpfs(sbx_config *cfg, const char *dst, uint64_t size_bytes,
+                                 unsigned mode, sbx_error **err);
+
+/* Hostname inside a UTS namespace (default "sbx"); 1..64 characters of
+ * [A-Za-z0-9.-]. */
+SBX_API int sbx_config_set_hostname(sbx_config *cfg, const char *hostname, sbx_error **err);
+
+/* ----------------------------------------------------------- process spec */
+
+typedef struct sbx_spec sbx_spec;
+
+/* Standard streams of a process. */
+enum { SBX_STDIN = 0, SBX_STDOUT = 1, SBX_STDERR = 2 };
+
+typedef enum sbx_stdio_mode {
+  SBX_STDIO_INHERIT = 0, /* the host's own fd 0/1/2 (the default) */
+  SBX_STDIO_NULL = 1,    /* /dev/null */
+  SBX_STDIO_PIPE = 2,    /* a pipe whose other end the caller takes */
+  SBX_STDIO_FILE = 3,    /* a host file: read for stdin, created/truncated
+                            (mode 0644) for stdout/stderr */
+  SBX_STDIO_FD = 4,      /* a host fd the caller passes (dup'ed at spawn) */
+  SBX_STDIO_STDOUT = 5   /* stderr only: the same target as stdout */
+} sbx_stdio_mode;
+
+SBX_API int sbx_spec_new(sbx_spec **out, sbx_error **err);
+SBX_API void sbx_spec_free(sbx_spec *spec);
+
+/* The program and its arguments (ARGC >= 1, at most 65536 entries).
+ * A program without '/' is searched in the box's PATH. */
+SBX_API int sbx_spec_set_argv(sbx_spec *spec, size_t argc, const char *const *argv,
+                              sbx_error **err);
+/* Adds or replaces one variable: "KEY=VALUE". The environment starts empty
+ * except PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin
+ * and HOME=/ (both replaceable). */
+SBX_API int sbx_spec_set_env(sbx_spec *spec, const char *key_value, sbx_error **err);
+/* Copies variable NAME from the host environment at spawn time, if set. */
+SBX_API int sbx_spec_allow_env(sbx_spec *spec, const char *name, sbx_error **err);
+/* Working directory inside the box (absolute; default "/"). */
+SBX_API int sbx_spec_set_cwd(sbx_spec *spec, const char *dir, sbx_error **err);
+/* Identity inside the box. Default 1000:1000 with a user namespace and
+ * 65534:65534 (nobody) without one. 0 is allowed when asked for. */
+SBX_API int sbx_spec_set_user(sbx_spec *spec, uint32_t uid, uint32_t gid, sbx_error **err);
+/* How stream WHICH (SBX_STDIN/STDOUT/STDERR) is connected. PATH is used by
+ * SBX_STDIO_FILE, FD by SBX_STDIO_FD; otherwise pass NULL / -1. */
+SBX_API int sbx_spec_set_stdio(sbx_spec *spec, int which, sbx_stdio_mode mode,
+                               const char *path, int fd, sbx_error **err);
+/* Keeps host fd FD open, under the same number, in the program. Every other
+ * fd above 2 is closed before the program starts. FD must be > 2 and open. */
+SBX_API int sbx_spec_preserve_fd(sbx_spec *spec, int fd, sbx_error **err);
+
+/* ------------------------------------------------------------------- box */
+
+typedef struct sbx_box sbx_box;
+typedef struct sbx_proc sbx_proc;
+
+typedef enum sbx_box_state {
+  SBX_BOX_CONFIGURED = 0, /* created, nothing running */
+  SBX_BOX_RUNNING = 1,    /* its process is alive */
+  SBX_BOX_STOPPING = 2,   /* reserved for box stop with grace */
+  SBX_BOX_STOPPED = 3,    /* its process ended and was reaped */
+  SBX_BOX_PAUSED = 4,     /* reserved for pause/resume */
+  SBX_BOX_FAILED = 5      /* setup failed; nothing is left running */
+} sbx_box_state;
+
+/* Validates CFG and creates a box. Host paths named by binds and the rootfs
+ * are resolved and opened now; a missing or relative path fails here with a
+ * message naming it. The box copies what it needs: CFG may be freed after. */
+SBX_API int sbx_box_create(sbx_box **out, const sbx_config *cfg, sbx_error **err);
+
+/* Destroys the box. If its process is still running it is killed
+ * (SIGKILL to the whole box) and reaped first; no process, fd or mount
+ * outlives this call. Processes obtained from the box stay valid handles
+ * until freed. NULL is accepted. */
+SBX_API void sbx_box_free(sbx_box *box);
+
+SBX_API int sbx_box_state_get(const sbx_box *box, sbx_box_state *out);
+/* A static name such as "running". */
+SBX_API const char *sbx_box_state_name(int state);
+
+/* Starts SPEC in the box: clone3 into the box's namespaces, build the
+ * filesystem view, drop identity and capabilities, close fds, execve.
+ * Returns only when the program has been executed, or with an error if
+ * any step of that failed: SBX_E_SETUP (step + errno), SBX_E_NOTFOUND,
+ * SBX_E_EXEC. On failure nothing is left behind. On success *OUT is a new
+ * process handle owned by the caller (sbx_proc_free).
+ * This version hosts one process per box: a second spawn is SBX_E_STATE. */
+SBX_API int sbx_box_spawn(sbx_box *box, const sbx_spec *spec, sbx_proc **out,
+                          sbx_error **err);
+
+/* Sends SIG to everything in the box: the box init forwards catchable
+ * signals to the program; SIGKILL ends the whole pid namespace at once.
+ * Signal 0 checks that the box is running. Uses the pidfd, never a pid
+ * that could have been reused. SBX_E_STATE if nothing is running. */
+SBX_API int sbx_box_kill(sbx_box *box, int sig, sbx_error **err);
+
+/* ----------------------------------------------------------------- process */
+
+typedef enum sbx_exit_kind {
+  SBX_EXIT_NONE = 0,     /* not ended yet */
+  SBX_EXIT_EXITED = 1,   /* returned from main / called exit */
+  SBX_EXIT_SIGNALED = 2  /* terminated by a signal */
+} sbx_exit_kind;
+
+typedef enum sbx_exit_reason {
+  SBX_REASON_NONE = 0,     /* not ended */
+  SBX_REASON_NORMAL = 1,   /* ended by itself */
+  SBX_REASON_KILLED = 2    /* a signal sent through sbx_*_kill preceded the end */
+} sbx_exit_reason;
+
+/* The exit record. Versioned by size: set .size = sizeof(sbx_exit_status)
+ * before passing it in; a larger struct from a newer header must have zero
+ * trailing bytes; a smaller one receives only its own fields. */
+typedef struct sbx_exit_status {
+  size_t size;
+  int kind;        /* sbx_exit_kind */
+  int code;        /* exit code when EXITED, else 0 */
+  int signal;      /* signal number when SIGNALED, else 0 */
+  int core_dumped; /* 1 when SIGNALED and a core was dumped */
+  int reason;      /* sbx_exit_reason */
+  int pid;         /* host pid of the process (for display only) */
+  uint64_t wall_ns;/* from spawn to reap, nanoseconds */
+} sbx_exit_status;
+
+#define SBX_EXIT_STATUS_INIT {sizeof(sbx_exit_status), 0, 0, 0, 0, 0, 0, 0}
+
+/* The shell's view: code for EXITED, 128+signal for SIGNALED, -1 if not
+ * ended or ST is NULL. */
+SBX_API int sbx_exit_shell_code(const sbx_exit_status *st);
+
+/* Waits until the process ends, at most TIMEOUT_MS milliseconds (-1 =
+ * forever, 0 = poll). On SBX_OK *OUT holds the exit record. Returns
+ * SBX_E_TIMEOUT or SBX_E_INTERRUPTED otherwise, changing nothing. The status
+ * is sticky: any number of threads may wait, before or after the end, and
+ * all read the same record. */
+SBX_API int sbx_proc_wait(sbx_proc *proc, int timeout_ms, sbx_exit_status *out,
+                          sbx_error **err);
+/* Waits for the box's process; same contract as sbx_proc_wait. */
+SBX_API int sbx_box_wait(sbx_box *box, int timeout_ms, sbx_exit_status *out,
+                         sbx_error **err);
+/* Wakes every wait in progress on PROC (or on BOX and its processes) with
+ * SBX_E_INTERRUPTED. Waits started afterwards are not affected.
+ * Safe from any thread (not from a signal handler). */
+SBX_API int sbx_proc_interrupt(sbx_proc *proc, sbx_error **err);
+SBX_API int sbx_box_interrupt(sbx_box *box, sbx_error **err);
+
+/* Sends SIG to the process through its pidfd. Signal 0 checks liveness.
+ * SBX_E_STATE once the process has been reaped. */
+SBX_API int sbx_proc_kill(sbx_proc *proc, int sig, sbx_error **err);
+
+/* Host pid of the process (the box init when a pid namespace is used). */
+SBX_API int sbx_proc_pid(const sbx_proc *proc, pid_t *out);
+/* A pollable fd: readable once the process has ended. Borrowed from PROC;
+ * do not close it, do not wait on it with waitid yourself. */
+SBX_API int sbx_proc_pollfd(const sbx_proc *proc, int *out);
+/* The host end of a SBX_STDIO_PIPE stream (write end for stdin, read end for
+ * stdout/stderr). Ownership passes to the caller, who must close it; a
+ * second call, or a stream that is not a pipe, is SBX_E_STATE. Pipe ends
+ * not taken are closed by sbx_proc_free. */
+SBX_API int sbx_proc_take_stdio(sbx_proc *proc, int which, int *out_fd, sbx_error **err);
+
+/* Frees the handle. A process still running is killed (SIGKILL) and reaped
+ * first, so nothing outlives its handle. NULL is accepted. */
+SBX_API void sbx_proc_free(sbx_proc *proc);
+
+/* ------------------------------------------------------- capability probe */
+
+typedef struct sbx_probe sbx_probe;
+
+/* What this host supports, checked by trying it (in short-lived children),
+ * not by reading version numbers only. */
+SBX_API int sbx_probe_run(sbx_probe **out, sbx_error **err);
+SBX_API void sbx_probe_free(sbx_probe *probe);
+/* Number of entries. */
+SBX_API size_t sbx_probe_count(const sbx_probe *probe);
+/* Entry I: its NAME (e.g. "namespace.user", "cgroup.layout", "landlock"),
+ * whether it is SUPPORTED (1/0), a DETAIL ("ABI 7", "hybrid: memory,pids on
+ * v1", "EPERM: ...") and a FIX hint (empty when supported). All borrowed from
+ * PROBE. Any out pointer may be NULL. */
+SBX_API int sbx_probe_entry(const sbx_probe *probe, size_t i, const char **name,
+                            int *supported, const char **detail, const char **fix,
+                            sbx_error **err);
+/* The whole probe as a JSON document, owned by the caller (sbx_free). */
+SBX_API int sbx_probe_json(const sbx_probe *probe, char **out, sbx_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SBX_SBX_H */

@@ -1,0 +1,120 @@
+// The child side of a launch: everything that runs between clone3 and
+// execve. This code is async-signal-safe only — the host may be
+// multithreaded, and the child is a copy of one of its threads. It calls
+// system calls and nothing else: no allocation, no locks, no stdio, no
+// exceptions. Every input is prepared by the parent in a ChildPlan (C
+// strings, arrays, fds); every failure goes back to the parent as a
+// ChildError through a close-on-exec pipe, after which the child _exits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sbx::launch {
+
+// The step that failed; the parent turns it into a message.
+enum class Step : int32_t {
+  kNone = 0,
+  kSignals,
+  kCloseFds,
+  kSync,
+  kSetsid,
+  kHostname,
+  kLoopback,
+  kMountPrivate,
+  kBaseTmpfs,
+  kPivotBase,
+  kRootfs,
+  kRootTmpfs,
+  kMountOp,  // ChildError::index names the MountOp
+  kPivotRoot,
+  kUmountOld,
+  kCapBounding,
+  kSetgroups,
+  kSetgid,
+  kSetuid,
+  kCapClear,
+  kNoNewPrivs,
+  kFork,
+  kStdio,
+  kPreserveFd,
+  kChdir,
+  kExec,
+};
+
+struct ChildError {
+  int32_t step;
+  int32_t err;
+  int32_t index;
+};
+
+// One filesystem operation, applied below the new root. Targets are
+// relative to the new root ("usr/bin"); sources of binds are absolute host
+// paths, reached through the old root after the first pivot.
+struct MountOp {
+  enum Kind : int32_t {
+    kBind,       // source -> target (MS_BIND|MS_REC), then attributes
+    kTmpfs,      // tmpfs at target with data = options
+    kProc,       // a fresh procfs at target (or a bind of the host's)
+    kSymlink,    // target is a symlink whose content is data
+    kWriteFile,  // target is a new file (0644) holding data[0..data_len)
+    kReadOnly,   // make the mount at target read-only (not recursive)
+  };
+  Kind kind;
+  const char* target;
+  const char* source;  // kBind
+  const char* data;    // kTmpfs options, kSymlink content, kWriteFile bytes
+  size_t data_len;
+  bool source_is_dir;  // kBind: the mount point to create
+  bool writable;       // kBind
+  bool allow_devices;  // kBind: no MOUNT_ATTR_NODEV
+  bool optional;       // kBind: a missing source is skipped
+  bool fresh_proc;     // kProc: mount procfs (else bind host /proc)
+};
+
+struct ChildPlan {
+  // Pipes: the child reads one byte from sync_fd before it starts (the parent
+  // writes uid/gid maps meanwhile), writes ChildError records to err_fd, and
+  // the box init writes the program's raw wait status to status_fd.
+  int sync_fd;
+  int err_fd;
+  int status_fd;  // -1 when there is no box init
+
+  // fds that survive the first sweep (sorted ascending): stdio sources,
+  // preserved fds and the pipes above.
+  const int* keep_fds;
+  size_t n_keep;
+  const int* preserve_fds;  // sorted ascending
+  size_t n_preserve;
+  int stdio_src[3];  // source fd for 0/1/2 in the program; -1 = /dev/null
+
+  bool box_init;       // pid namespace: fork the program under a pid-1 init
+  bool set_hostname;
+  const char* hostname;
+  size_t hostname_len;
+  bool loopback_up;
+
+  bool mount_ns;            // build the filesystem view
+  const char* rootfs;       // host path of the rootfs, or nullptr for a tmpfs root
+  const MountOp* ops;
+  size_t n_ops;
+
+  bool setgroups_allowed;  // we may call setgroups(0, NULL)
+  uid_t uid;
+  gid_t gid;
+  int last_cap;
+
+  const char* cwd;
+  const char* const* argv;
+  const char* const* envp;
+  const char* path_value;  // PATH for the program search, may be nullptr
+};
+
+// Runs in the cloned child; never returns.
+[[noreturn]] void child_main(const ChildPlan* plan);
+
+const char* step_name(Step s);
+
+}  // namespace sbx::launch

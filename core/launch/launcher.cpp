@@ -1,0 +1,332 @@
+#include "core/launch/launcher.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/common/error.hpp"
+#include "core/common/util.hpp"
+#include "core/launch/child.hpp"
+
+namespace sbx {
+
+namespace {
+
+using launch::ChildError;
+using launch::ChildPlan;
+using launch::Step;
+
+int last_cap() {
+  // Read once: the value cannot change while the system runs.
+  static const int value = [] {
+    std::string s;
+    if (read_small_file("/proc/sys/kernel/cap_last_cap", &s)) {
+      int v = atoi(s.c_str());
+      if (v > 0 && v < 64) return v;
+    }
+    return 40;  // CAP_CHECKPOINT_RESTORE, the last one in Linux 6.x
+  }();
+  return value;
+}
+
+unsigned long clone_flags_for(unsigned ns) {
+  unsigned long f = 0;
+  if (ns & SBX_NS_USER) f |= CLONE_NEWUSER;
+  if (ns & SBX_NS_PID) f |= CLONE_NEWPID;
+  if (ns & SBX_NS_MOUNT) f |= CLONE_NEWNS;
+  if (ns & SBX_NS_NET) f |= CLONE_NEWNET;
+  if (ns & SBX_NS_UTS) f |= CLONE_NEWUTS;
+  if (ns & SBX_NS_IPC) f |= CLONE_NEWIPC;
+  if (ns & SBX_NS_CGROUP) f |= CLONE_NEWCGROUP;
+  return f;
+}
+
+void write_proc_file(int dirfd, const char* name, const std::string& content) {
+  UniqueFd fd(openat(dirfd, name, O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_system(name, std::string("open /proc/PID/") + name, errno);
+  ssize_t n = write(fd.get(), content.data(), content.size());
+  if (n < 0) {
+    int e = errno;
+    throw Error(SBX_E_SETUP, name, e,
+                std::string("write ") + name + " '" + content.substr(0, content.size() - 1) + "': " + errno_text(e));
+  }
+}
+
+// Blocks every signal in the calling thread around clone3 so no host handler
+// runs in the child before it resets dispositions (the raw syscall also
+// blocks glibc's internal signals).
+class SignalBlock {
+ public:
+  SignalBlock() {
+    uint64_t all = ~0ull;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old_, sizeof all);
+  }
+  ~SignalBlock() { syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr, sizeof old_); }
+
+ private:
+  uint64_t old_ = 0;
+};
+
+Error child_error(const ChildError& ce, const launch::ChildPlan& plan, const MountPlan& mp, const ProcSpec& spec) {
+  auto step = static_cast<Step>(ce.step);
+  int e = ce.err;
+  if (step == Step::kExec) {
+    bool not_found = (e == ENOENT || e == ENOTDIR);
+    return Error(not_found ? SBX_E_NOTFOUND : SBX_E_EXEC, "execve", e,
+                 "execve " + spec.argv[0] + ": " + errno_text(e));
+  }
+  if (step == Step::kMountOp && ce.index >= 0 && static_cast<size_t>(ce.index) < mp.describe.size()) {
+    const std::string& d = mp.describe[static_cast<size_t>(ce.index)];
+    std::string msg = d + ": " + errno_text(e);
+    if (e == ELOOP) msg += " (a symlink on the target path inside the box was refused)";
+    return Error(SBX_E_SETUP, d.substr(0, d.find(' ')), e, msg);
+  }
+  std::string msg = std::string(launch::step_name(step)) + ": " + errno_text(e);
+  if ((step == Step::kSetuid || step == Step::kSetgid) && e == EINVAL)
+    msg += " (uid " + std::to_string(plan.uid) + " / gid " + std::to_string(plan.gid) +
+           " is not mapped in the box's user namespace)";
+  if (step == Step::kChdir) msg = "chdir " + spec.cwd + ": " + errno_text(e);
+  if (step == Step::kRootfs) msg = "rootfs: " + errno_text(e);
+  return Error(SBX_E_SETUP, launch::step_name(step), e, msg);
+}
+
+}  // namespace
+
+void reap_blocking(int pidfd) {
+  siginfo_t si;
+  while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &si, WEXITED | __WALL) < 0 &&
+         errno == EINTR) {
+  }
+}
+
+Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
+  spec.validate();
+  const unsigned ns = box.cfg.namespaces;
+  const bool userns = (ns & SBX_NS_USER) != 0;
+  const bool root = (geteuid() == 0);
+
+  Launched out;
+  out.box_init = (ns & SBX_NS_PID) != 0;
+
+  // Identity inside the box.
+  uid_t uid;
+  gid_t gid;
+  if (spec.user) {
+    uid = spec.user->first;
+    gid = spec.user->second;
+  } else if (userns) {
+    uid = 1000;
+    gid = 1000;
+  } else if (root) {
+    uid = 65534;
+    gid = 65534;
+  } else {
+    uid = getuid();
+    gid = getgid();
+  }
+
+  MountPlan mp;
+  if (ns & SBX_NS_MOUNT) {
+    MountPlanInput in{&box, uid, gid, (ns & SBX_NS_PID) != 0, (ns & SBX_NS_NET) != 0};
+    mp = build_mount_plan(in);
+  }
+
+  // argv / envp as C arrays that stay valid in the child's copy of memory.
+  std::vector<std::string> env = spec.build_env();
+  std::vector<const char*> envp;
+  const char* path_value = nullptr;
+  for (auto& e : env) {
+    envp.push_back(e.c_str());
+    if (e.compare(0, 5, "PATH=") == 0) path_value = e.c_str() + 5;
+  }
+  envp.push_back(nullptr);
+  std::vector<const char*> argv;
+  for (auto& a : spec.argv) argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+
+  // Stdio sources; CHILD_OWNED are fds opened here only for the child.
+  std::vector<UniqueFd> child_owned;
+  int src[3] = {-1, -1, -1};
+  for (int i = 0; i < 3; ++i) {
+    const StdioSpec& s = spec.stdio[i];
+    const char* name = i == 0 ? "stdin" : (i == 1 ? "stdout" : "stderr");
+    switch (s.mode) {
+      case SBX_STDIO_INHERIT:
+        src[i] = fcntl(i, F_GETFD) >= 0 ? i : -1;
+        break;
+      case SBX_STDIO_NULL: {
+        UniqueFd fd(open("/dev/null", O_RDWR | O_CLOEXEC));
+        if (!fd) throw_system("stdio", "open /dev/null", errno);
+        src[i] = fd.get();
+        child_owned.push_back(std::move(fd));
+        break;
+      }
+      case SBX_STDIO_PIPE: {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) throw_system("stdio", std::string("pipe for ") + name, errno);
+        int child_end = i == 0 ? p[0] : p[1];
+        int host_end = i == 0 ? p[1] : p[0];
+        out.stdio[i].reset(host_end);
+        src[i] = child_end;
+        child_owned.emplace_back(child_end);
+        break;
+      }
+      case SBX_STDIO_FILE: {
+        int flags = i == 0 ? O_RDONLY : (O_WRONLY | O_CREAT | O_TRUNC);
+        UniqueFd fd(open(s.path.c_str(), flags | O_CLOEXEC | O_NOCTTY, 0644));
+        if (!fd) {
+          int e = errno;
+          throw Error(SBX_E_INVALID, "stdio", e, std::string(name) + " file " + s.path + ": " + errno_text(e));
+        }
+        src[i] = fd.get();
+        child_owned.push_back(std::move(fd));
+        break;
+      }
+      case SBX_STDIO_FD:
+        if (fcntl(s.fd, F_GETFD) < 0)
+          throw Error(SBX_E_INVALID, "stdio", EBADF, std::string(name) + " fd " + std::to_string(s.fd) + " is not open");
+        src[i] = s.fd;
+        break;
+      case SBX_STDIO_STDOUT:
+        src[i] = src[1];
+        break;
+    }
+  }
+
+  int sync_p[2], err_p[2], status_p[2] = {-1, -1};
+  if (pipe2(sync_p, O_CLOEXEC) < 0) throw_system("pipe", "sync pipe", errno);
+  UniqueFd sync_rd(sync_p[0]), sync_wr(sync_p[1]);
+  if (pipe2(err_p, O_CLOEXEC) < 0) throw_system("pipe", "error pipe", errno);
+  UniqueFd err_rd(err_p[0]), err_wr(err_p[1]);
+  UniqueFd status_wr;
+  if (out.box_init) {
+    if (pipe2(status_p, O_CLOEXEC | O_NONBLOCK) < 0) throw_system("pipe", "status pipe", errno);
+    out.status_rd.reset(status_p[0]);
+    status_wr.reset(status_p[1]);
+  }
+
+  std::vector<int> preserve(spec.preserve_fds.begin(), spec.preserve_fds.end());
+  std::sort(preserve.begin(), preserve.end());
+  std::vector<int> keep = {0, 1, 2, sync_rd.get(), err_wr.get()};
+  if (status_wr) keep.push_back(status_wr.get());
+  for (int s : src)
+    if (s >= 0) keep.push_back(s);
+  keep.insert(keep.end(), preserve.begin(), preserve.end());
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+
+  ChildPlan plan{};
+  plan.sync_fd = sync_rd.get();
+  plan.err_fd = err_wr.get();
+  plan.status_fd = status_wr ? status_wr.get() : -1;
+  plan.keep_fds = keep.data();
+  plan.n_keep = keep.size();
+  plan.preserve_fds = preserve.data();
+  plan.n_preserve = preserve.size();
+  for (int i = 0; i < 3; ++i) plan.stdio_src[i] = src[i];
+  plan.box_init = out.box_init;
+  plan.set_hostname = (ns & SBX_NS_UTS) != 0;
+  plan.hostname = box.cfg.hostname.c_str();
+  plan.hostname_len = box.cfg.hostname.size();
+  plan.loopback_up = (ns & SBX_NS_NET) != 0;
+  plan.mount_ns = (ns & SBX_NS_MOUNT) != 0;
+  plan.rootfs = box.rootfs ? box.rootfs->c_str() : nullptr;
+  plan.ops = mp.ops.data();
+  plan.n_ops = mp.ops.size();
+  // setgroups(2) inside a user namespace needs a gid map written by a
+  // privileged parent; an unprivileged parent must deny it.
+  plan.setgroups_allowed = root;
+  plan.uid = uid;
+  plan.gid = gid;
+  plan.last_cap = last_cap();
+  plan.cwd = spec.cwd.c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.path_value = path_value;
+
+  int pidfd = -1;
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = CLONE_PIDFD | clone_flags_for(ns);
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  // No exit signal: the host gets no SIGCHLD for boxes, and a host that
+  // calls waitpid(-1) (without __WALL) cannot steal the status.
+  args.exit_signal = 0;
+
+  out.start_ns = monotonic_ns();
+  long pid;
+  {
+    SignalBlock block;
+    pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) launch::child_main(&plan);  // never returns
+  }
+  if (pid < 0) {
+    int e = errno;
+    std::string msg = "clone3: " + errno_text(e);
+    if (e == EPERM && !userns)
+      msg += " (namespaces without a user namespace need CAP_SYS_ADMIN; enable SBX_NS_USER)";
+    else if (e == EPERM || e == ENOSPC)
+      msg += " (user namespaces may be restricted: see 'sbx check')";
+    throw Error(SBX_E_SETUP, "clone3", e, msg);
+  }
+  out.pid = static_cast<pid_t>(pid);
+  out.pidfd.reset(pidfd);
+
+  // The child holds its own copies now.
+  sync_rd.reset();
+  err_wr.reset();
+  status_wr.reset();
+  child_owned.clear();
+
+  auto abort_child = [&]() {
+    syscall(SYS_pidfd_send_signal, out.pidfd.get(), SIGKILL, nullptr, 0);
+    reap_blocking(out.pidfd.get());
+  };
+
+  try {
+    if (userns) {
+      std::string dir = "/proc/" + std::to_string(pid);
+      UniqueFd procdir(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!procdir) throw_system("uid_map", "open " + dir, errno);
+      // The directory fd pins the process: if the child died and the pid
+      // was reused before the open, the pidfd says so now.
+      if (syscall(SYS_pidfd_send_signal, out.pidfd.get(), 0, nullptr, 0) < 0)
+        throw Error(SBX_E_SETUP, "uid_map", errno, "the box process died before its id maps were written");
+      if (!root) write_proc_file(procdir.get(), "setgroups", "deny\n");
+      write_proc_file(procdir.get(), "uid_map", std::to_string(uid) + " " + std::to_string(geteuid()) + " 1\n");
+      write_proc_file(procdir.get(), "gid_map", std::to_string(gid) + " " + std::to_string(getegid()) + " 1\n");
+    }
+    char go = 1;
+    if (write(sync_wr.get(), &go, 1) != 1) throw_system("sync", "release the box process", errno);
+    sync_wr.reset();
+
+    // EOF means execve succeeded (the pipe is close-on-exec); a record means
+    // a step failed.
+    ChildError ce{};
+    size_t got = 0;
+    while (got < sizeof ce) {
+      ssize_t n = read(err_rd.get(), reinterpret_cast<char*>(&ce) + got, sizeof ce - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (got == sizeof ce) throw child_error(ce, plan, mp, spec);
+    if (got != 0) throw Error(SBX_E_INTERNAL, "error_pipe", 0, "short error record from the box process");
+  } catch (...) {
+    abort_child();
+    throw;
+  }
+  return out;
+}
+
+}  // namespace sbx

@@ -1,0 +1,172 @@
+#include "core/monitor/process.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/common/error.hpp"
+#include "core/common/util.hpp"
+
+namespace sbx {
+
+Process::Process(Launched&& l)
+    : pidfd_(std::move(l.pidfd)),
+      status_rd_(std::move(l.status_rd)),
+      pid_(l.pid),
+      box_init_(l.box_init),
+      start_ns_(l.start_ns) {
+  for (int i = 0; i < 3; ++i) stdio_[i] = std::move(l.stdio[i]);
+  rec_.pid = pid_;
+}
+
+Process::~Process() { terminate(); }
+
+void Process::terminate() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (reaped_ || !pidfd_) return;
+  syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  kill_requested_ = true;
+  siginfo_t si{};
+  while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | __WALL) < 0) {
+    if (errno != EINTR) return;  // nothing left to reap (ECHILD): nothing to leak either
+  }
+  finish_locked(si);
+}
+
+void Process::finish_locked(const siginfo_t& si) {
+  reaped_ = true;
+  rec_.wall_ns = monotonic_ns() - start_ns_;
+  // A box init reports the program's exact wait status before it exits. If
+  // it did not (it was killed, e.g. by SIGKILL to the box), the init's own
+  // end is the truth: its death took the whole pid namespace with it.
+  int raw = 0;
+  bool have_raw = false;
+  if (box_init_ && status_rd_) {
+    ssize_t n = read(status_rd_.get(), &raw, sizeof raw);
+    have_raw = (n == static_cast<ssize_t>(sizeof raw));
+  }
+  if (have_raw) {
+    if (WIFEXITED(raw)) {
+      rec_.kind = SBX_EXIT_EXITED;
+      rec_.code = WEXITSTATUS(raw);
+    } else if (WIFSIGNALED(raw)) {
+      rec_.kind = SBX_EXIT_SIGNALED;
+      rec_.signal = WTERMSIG(raw);
+      rec_.core_dumped = WCOREDUMP(raw) ? 1 : 0;
+    }
+  } else if (si.si_code == CLD_EXITED) {
+    rec_.kind = SBX_EXIT_EXITED;
+    rec_.code = si.si_status;
+  } else {
+    rec_.kind = SBX_EXIT_SIGNALED;
+    rec_.signal = si.si_status;
+    rec_.core_dumped = si.si_code == CLD_DUMPED ? 1 : 0;
+  }
+  rec_.reason = (kill_requested_ && rec_.kind == SBX_EXIT_SIGNALED) ? SBX_REASON_KILLED : SBX_REASON_NORMAL;
+  status_rd_.reset();
+}
+
+bool Process::try_reap_locked() {
+  if (reaped_) return true;
+  siginfo_t si{};
+  int r;
+  do {
+    r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | WNOHANG | __WALL);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) throw_system("waitid", "waitid on pidfd", errno);
+  if (si.si_pid == 0) return false;
+  finish_locked(si);
+  return true;
+}
+
+bool Process::poll_reaped() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return try_reap_locked();
+}
+
+int Process::wait(int timeout_ms, ExitRecord* out) {
+  if (timeout_ms < -1) throw_invalid("timeout_ms", "must be -1 (forever), 0 (poll) or positive");
+  UniqueFd efd;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (try_reap_locked()) {
+      *out = rec_;
+      return SBX_OK;
+    }
+    if (timeout_ms == 0) return SBX_E_TIMEOUT;
+    efd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!efd) throw_system("eventfd", "eventfd for wait", errno);
+    waiters_.push_back(efd.get());
+  }
+  auto unregister = [&] {
+    std::lock_guard<std::mutex> lk(mu_);
+    waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), efd.get()), waiters_.end());
+  };
+  const uint64_t deadline = timeout_ms < 0 ? 0 : monotonic_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+  for (;;) {
+    int wait_ms = -1;
+    if (timeout_ms >= 0) {
+      uint64_t now = monotonic_ns();
+      if (now >= deadline) {
+        unregister();
+        return SBX_E_TIMEOUT;
+      }
+      wait_ms = static_cast<int>((deadline - now + 999999) / 1000000);
+    }
+    struct pollfd fds[2] = {{pidfd_.get(), POLLIN, 0}, {efd.get(), POLLIN, 0}};
+    int r = poll(fds, 2, wait_ms);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      unregister();
+      throw_system("poll", "poll on pidfd", e);
+    }
+    if (fds[1].revents & POLLIN) {
+      unregister();
+      return SBX_E_INTERRUPTED;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (try_reap_locked()) {
+        waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), efd.get()), waiters_.end());
+        *out = rec_;
+        return SBX_OK;
+      }
+    }
+  }
+}
+
+void Process::interrupt() {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (int fd : waiters_) {
+    uint64_t one = 1;
+    (void)!write(fd, &one, sizeof one);
+  }
+}
+
+int Process::kill(int sig) {
+  if (sig < 0 || sig > SIGRTMAX) throw_invalid("signal", std::to_string(sig) + " is not a valid signal number");
+  std::lock_guard<std::mutex> lk(mu_);
+  if (reaped_) return SBX_E_STATE;
+  if (syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) < 0) {
+    int e = errno;
+    if (e == ESRCH) return SBX_E_STATE;  // exited, not yet reaped
+    throw_system("kill", "pidfd_send_signal", e);
+  }
+  if (sig != 0) kill_requested_ = true;
+  return SBX_OK;
+}
+
+int Process::take_stdio(int which) {
+  if (which < 0 || which > 2) throw_invalid("which", "must be SBX_STDIN, SBX_STDOUT or SBX_STDERR");
+  std::lock_guard<std::mutex> lk(mu_);
+  return stdio_[which].release();
+}
+
+}  // namespace sbx
