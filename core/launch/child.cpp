@@ -12,6 +12,7 @@
 //      and reports the program's exact wait status
 //   7. program: stdio, preserved fds, cwd, default signals, execve
 #include "core/launch/child.hpp"
+#include "core/launch/raw_syscalls.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,7 +68,7 @@ void append_uint(char* buf, size_t cap, size_t* len, unsigned v) {
   append(buf, cap, len, rev);
 }
 
-// "/oldroot/proc/self/fd/N": the magic link that names an fd for mount(2).
+// "/oldroot/proc/self/fd/N": the magic link that names an fd for sys::mount(2).
 // While the host tree sits at /oldroot this is the host's procfs, in which
 // "self" is this process.
 struct FdPath {
@@ -84,14 +85,14 @@ struct FdPath {
   ChildError e{static_cast<int32_t>(step), err, index};
   ssize_t r;
   do {
-    r = write(p->err_fd, &e, sizeof e);
+    r = sys::write(p->err_fd, &e, sizeof e);
   } while (r < 0 && errno == EINTR);
-  _exit(125);
+  sys::exit_group(125);
 }
 
 void close_fd(int fd) {
-  // close(2) may report EINTR after the fd is gone; never retry.
-  if (fd >= 0) (void)close(fd);
+  // sys::close(2) may report EINTR after the fd is gone; never retry.
+  if (fd >= 0) (void)sys::close(fd);
 }
 
 int sys_close_range(unsigned first, unsigned last, unsigned flags) {
@@ -113,20 +114,16 @@ int close_except(unsigned from, const int* keep, size_t n, unsigned flags) {
 }
 
 void reset_signal_dispositions() {
-  struct sigaction sa = {};
-  sa.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
+  for (int sig = 1; sig <= 64; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    (void)sigaction(sig, &sa, nullptr);  // EINVAL for glibc-internal signals is fine
+    (void)sys::set_default_disposition(sig);
   }
 }
 
 void set_all_signals_blocked(bool blocked) {
-  // The raw syscall: glibc's sigprocmask refuses to touch its internal
-  // signals, and the parent blocked every signal (including those) around
-  // clone3.
-  uint64_t set = blocked ? ~0ull : 0ull;
-  (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &set, nullptr, sizeof set);
+  // The parent blocked every signal (glibc's internal ones too, through the
+  // raw syscall) around clone3.
+  (void)sys::set_signal_mask(blocked ? ~0ull : 0ull);
 }
 
 // ------------------------------------------------------------ path walking
@@ -145,7 +142,7 @@ enum class Want { kDir, kFile, kAny };
 // 0755, a final file 0644 when WANT is kFile). Returns an O_PATH fd or -1
 // with errno set; a symlink anywhere on the way is ELOOP.
 int walk(int dirfd, const char* rel, bool create, Want want) {
-  int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+  int cur = sys::fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
   if (cur < 0) return -1;
   const char* p = rel;
   while (*p == '/') ++p;
@@ -167,13 +164,13 @@ int walk(int dirfd, const char* rel, bool create, Want want) {
     bool last = (*p == '\0');
     bool need_dir = !last || want == Want::kDir;
 
-    int next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    int next = sys::openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0 && errno == ENOENT && create) {
       int r;
       if (need_dir) {
-        r = mkdirat(cur, comp, 0755);
+        r = sys::mkdirat(cur, comp, 0755);
       } else {
-        r = openat(cur, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        r = sys::openat(cur, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (r >= 0) {
           close_fd(r);
           r = 0;
@@ -185,7 +182,7 @@ int walk(int dirfd, const char* rel, bool create, Want want) {
         errno = e;
         return -1;
       }
-      next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      next = sys::openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     }
     if (next < 0) {
       int e = errno;
@@ -196,7 +193,7 @@ int walk(int dirfd, const char* rel, bool create, Want want) {
     close_fd(cur);
     cur = next;
     struct stat st;
-    if (fstatat(cur, "", &st, AT_EMPTY_PATH) < 0) {
+    if (sys::fstatat(cur, "", &st, AT_EMPTY_PATH) < 0) {
       int e = errno;
       close_fd(cur);
       errno = e;
@@ -248,7 +245,7 @@ int sys_mount_setattr(int fd, uint64_t set, bool recursive) {
     if (set & MOUNT_ATTR_NOSUID) mflags |= MS_NOSUID;
     if (set & MOUNT_ATTR_NODEV) mflags |= MS_NODEV;
     FdPath fp(fd);
-    r = mount(nullptr, fp.buf, nullptr, mflags, nullptr);
+    r = sys::mount(nullptr, fp.buf, nullptr, mflags, nullptr);
   }
   return r;
 }
@@ -265,13 +262,13 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
       while (*src == '/') ++src;
       int sfd = sys_openat2_path(oldroot_fd, *src ? src : ".",
                                  RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-      if (sfd < 0 && errno == ENOSYS) sfd = openat(oldroot_fd, *src ? src : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (sfd < 0 && errno == ENOSYS) sfd = sys::openat(oldroot_fd, *src ? src : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
       if (sfd < 0) {
         if (errno == ENOENT && op.optional) return 0;
         return -1;
       }
       struct stat st;
-      if (fstatat(sfd, "", &st, AT_EMPTY_PATH) < 0) {
+      if (sys::fstatat(sfd, "", &st, AT_EMPTY_PATH) < 0) {
         int e = errno;
         close_fd(sfd);
         errno = e;
@@ -285,7 +282,7 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
         return -1;
       }
       FdPath sp(sfd), tp(tfd);
-      int r = mount(sp.buf, tp.buf, nullptr, MS_BIND | MS_REC, nullptr);
+      int r = sys::mount(sp.buf, tp.buf, nullptr, MS_BIND | MS_REC, nullptr);
       int e = errno;
       close_fd(sfd);
       close_fd(tfd);
@@ -309,7 +306,7 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
       int tfd = walk(root_fd, op.target, true, Want::kDir);
       if (tfd < 0) return -1;
       FdPath tp(tfd);
-      int r = mount("tmpfs", tp.buf, "tmpfs", MS_NOSUID | MS_NODEV, op.data);
+      int r = sys::mount("tmpfs", tp.buf, "tmpfs", MS_NOSUID | MS_NODEV, op.data);
       int e = errno;
       close_fd(tfd);
       errno = e;
@@ -321,9 +318,9 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
       FdPath tp(tfd);
       int r;
       if (op.fresh_proc) {
-        r = mount("proc", tp.buf, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+        r = sys::mount("proc", tp.buf, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
       } else {
-        r = mount("/oldroot/proc", tp.buf, nullptr, MS_BIND | MS_REC, nullptr);
+        r = sys::mount("/oldroot/proc", tp.buf, nullptr, MS_BIND | MS_REC, nullptr);
       }
       int e = errno;
       close_fd(tfd);
@@ -339,16 +336,16 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
       int e;
       int r = 0;
       if (op.kind == MountOp::kSymlink) {
-        r = symlinkat(op.data, dfd, name);
+        r = sys::symlinkat(op.data, dfd, name);
         if (r < 0 && errno == EEXIST) r = 0;
       } else {
-        int f = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int f = sys::openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (f < 0) {
           r = -1;
         } else {
           size_t off = 0;
           while (off < op.data_len) {
-            ssize_t w = write(f, op.data + off, op.data_len - off);
+            ssize_t w = sys::write(f, op.data + off, op.data_len - off);
             if (w < 0) {
               if (errno == EINTR) continue;
               r = -1;
@@ -382,36 +379,36 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
 
 void build_filesystem(const ChildPlan* p) {
   // Nothing we mount may propagate back to the host.
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+  if (sys::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
     fail(p, Step::kMountPrivate, errno);
   // A scratch tmpfs becomes the root for a moment, with the host tree at
   // /oldroot (so host paths stay reachable for binds) and the box root
   // being assembled at /newroot. /tmp only serves as an existing mount point.
-  if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k") < 0)
+  if (sys::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k") < 0)
     fail(p, Step::kBaseTmpfs, errno);
-  if (mkdir("/tmp/newroot", 0755) < 0 || mkdir("/tmp/oldroot", 0700) < 0)
+  if (sys::mkdirat(AT_FDCWD, "/tmp/newroot", 0755) < 0 || sys::mkdirat(AT_FDCWD, "/tmp/oldroot", 0700) < 0)
     fail(p, Step::kBaseTmpfs, errno);
-  if (chdir("/tmp") < 0) fail(p, Step::kPivotBase, errno);
-  if (syscall(SYS_pivot_root, ".", "oldroot") < 0) fail(p, Step::kPivotBase, errno);
-  if (chdir("/") < 0) fail(p, Step::kPivotBase, errno);
+  if (sys::chdir("/tmp") < 0) fail(p, Step::kPivotBase, errno);
+  if (sys::pivot_root(".", "oldroot") < 0) fail(p, Step::kPivotBase, errno);
+  if (sys::chdir("/") < 0) fail(p, Step::kPivotBase, errno);
 
-  int oldroot_fd = open("/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int oldroot_fd = sys::openat(AT_FDCWD, "/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (oldroot_fd < 0) fail(p, Step::kPivotBase, errno);
 
   if (p->rootfs != nullptr) {
     const char* src = p->rootfs;
     while (*src == '/') ++src;
     int sfd = sys_openat2_path(oldroot_fd, *src ? src : ".", RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-    if (sfd < 0 && errno == ENOSYS) sfd = openat(oldroot_fd, src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0 && errno == ENOSYS) sfd = sys::openat(oldroot_fd, src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (sfd < 0) fail(p, Step::kRootfs, errno);
     FdPath sp(sfd);
-    if (mount(sp.buf, "/newroot", nullptr, MS_BIND | MS_REC, nullptr) < 0) fail(p, Step::kRootfs, errno);
+    if (sys::mount(sp.buf, "/newroot", nullptr, MS_BIND | MS_REC, nullptr) < 0) fail(p, Step::kRootfs, errno);
     close_fd(sfd);
   } else {
-    if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096") < 0)
+    if (sys::mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096") < 0)
       fail(p, Step::kRootTmpfs, errno);
   }
-  int root_fd = open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int root_fd = sys::openat(AT_FDCWD, "/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) fail(p, Step::kRootTmpfs, errno);
 
   for (size_t i = 0; i < p->n_ops; ++i) {
@@ -422,45 +419,45 @@ void build_filesystem(const ChildPlan* p) {
     fail(p, Step::kRootTmpfs, errno);
 
   close_fd(oldroot_fd);
-  if (fchdir(root_fd) < 0) fail(p, Step::kPivotRoot, errno);
+  if (sys::fchdir(root_fd) < 0) fail(p, Step::kPivotRoot, errno);
   close_fd(root_fd);
   // pivot_root(".", ".") stacks the old root on top of the new one; the
   // detach below removes it (and the scratch tmpfs and the host tree with it).
-  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(p, Step::kPivotRoot, errno);
-  if (umount2(".", MNT_DETACH) < 0) fail(p, Step::kUmountOld, errno);
-  if (chdir("/") < 0) fail(p, Step::kPivotRoot, errno);
+  if (sys::pivot_root(".", ".") < 0) fail(p, Step::kPivotRoot, errno);
+  if (sys::umount2(".", MNT_DETACH) < 0) fail(p, Step::kUmountOld, errno);
+  if (sys::chdir("/") < 0) fail(p, Step::kPivotRoot, errno);
 }
 
 void bring_loopback_up(const ChildPlan* p) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int s = sys::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) fail(p, Step::kLoopback, errno);
   struct ifreq ifr = {};
   ifr.ifr_name[0] = 'l';
   ifr.ifr_name[1] = 'o';
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(p, Step::kLoopback, errno);
+  if (sys::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(p, Step::kLoopback, errno);
   ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(p, Step::kLoopback, errno);
+  if (sys::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(p, Step::kLoopback, errno);
   close_fd(s);
 }
 
 void drop_identity(const ChildPlan* p) {
   // The bounding set first: dropping needs CAP_SETPCAP, which goes away below.
   for (int cap = 0; cap <= p->last_cap; ++cap) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(p, Step::kCapBounding, errno);
+    if (sys::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(p, Step::kCapBounding, errno);
   }
   if (p->setgroups_allowed) {
-    if (setgroups(0, nullptr) < 0) fail(p, Step::kSetgroups, errno);
+    if (sys::setgroups(0, nullptr) < 0) fail(p, Step::kSetgroups, errno);
   }
-  if (setresgid(p->gid, p->gid, p->gid) < 0) fail(p, Step::kSetgid, errno);
-  if (setresuid(p->uid, p->uid, p->uid) < 0) fail(p, Step::kSetuid, errno);
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+  if (sys::setresgid(p->gid, p->gid, p->gid) < 0) fail(p, Step::kSetgid, errno);
+  if (sys::setresuid(p->uid, p->uid, p->uid) < 0) fail(p, Step::kSetuid, errno);
+  if (sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     fail(p, Step::kCapClear, errno);
   struct __user_cap_header_struct hdr = {};
   hdr.version = _LINUX_CAPABILITY_VERSION_3;
   hdr.pid = 0;
   struct __user_cap_data_struct data[2] = {};
   if (syscall(SYS_capset, &hdr, data) < 0) fail(p, Step::kCapClear, errno);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(p, Step::kNoNewPrivs, errno);
+  if (sys::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(p, Step::kNoNewPrivs, errno);
 }
 
 // ------------------------------------------------------------ program side
@@ -478,13 +475,13 @@ bool is_slash_in(const char* s) {
   for (int i = 0; i < 3; ++i) {
     tmp[i] = -1;
     int src = p->stdio_src[i];
-    if (src >= 0) tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, 3);
+    if (src >= 0) tmp[i] = sys::fcntl(src, F_DUPFD_CLOEXEC, 3);
     if (tmp[i] < 0) {
       // No source, or an inherited stream the host had closed: /dev/null, so
       // the program never finds a random file at fd 0..2.
-      tmp[i] = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+      tmp[i] = sys::openat(AT_FDCWD, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
       if (tmp[i] >= 0 && tmp[i] < 3) {
-        int t = fcntl(tmp[i], F_DUPFD_CLOEXEC, 3);
+        int t = sys::fcntl(tmp[i], F_DUPFD_CLOEXEC, 3);
         close_fd(tmp[i]);
         tmp[i] = t;
       }
@@ -492,16 +489,16 @@ bool is_slash_in(const char* s) {
     }
   }
   for (int i = 0; i < 3; ++i) {
-    if (dup2(tmp[i], i) < 0) fail(p, Step::kStdio, errno, i);
+    if (sys::dup3(tmp[i], i, 0) < 0) fail(p, Step::kStdio, errno, i);
   }
   // Everything above 2 closes at execve except the preserved fds (the error
   // pipe stays usable until then).
   if (close_except(3, p->preserve_fds, p->n_preserve, CLOSE_RANGE_CLOEXEC) < 0)
     fail(p, Step::kPreserveFd, errno);
   for (size_t i = 0; i < p->n_preserve; ++i) {
-    if (fcntl(p->preserve_fds[i], F_SETFD, 0) < 0) fail(p, Step::kPreserveFd, errno, static_cast<int>(i));
+    if (sys::fcntl(p->preserve_fds[i], F_SETFD, 0) < 0) fail(p, Step::kPreserveFd, errno, static_cast<int>(i));
   }
-  if (chdir(p->cwd) < 0) fail(p, Step::kChdir, errno);
+  if (sys::chdir(p->cwd) < 0) fail(p, Step::kChdir, errno);
 
   reset_signal_dispositions();
   set_all_signals_blocked(false);
@@ -510,7 +507,7 @@ bool is_slash_in(const char* s) {
   char* const* argv = const_cast<char* const*>(p->argv);
   char* const* envp = const_cast<char* const*>(p->envp);
   if (is_slash_in(file) || p->path_value == nullptr) {
-    execve(file, argv, envp);
+    sys::execve(file, argv, envp);
     fail(p, Step::kExec, errno);
   }
   // PATH search like execvp, without its allocation: EACCES from any entry
@@ -533,7 +530,7 @@ bool is_slash_in(const char* s) {
       append(full, sizeof full, &len, "/");
     }
     if (append(full, sizeof full, &len, file)) {
-      execve(full, argv, envp);
+      sys::execve(full, argv, envp);
       int e = errno;
       if (e == EACCES) {
         saw_eacces = true;
@@ -549,8 +546,6 @@ bool is_slash_in(const char* s) {
 
 // ------------------------------------------------------------ box init
 
-void noop_handler(int) {}
-
 [[noreturn]] void run_init(const ChildPlan* p, pid_t program) {
   // From here on the init only reaps and forwards. It keeps nothing open but
   // the status pipe: holding the program's stdio would delay EOF for the host.
@@ -558,20 +553,18 @@ void noop_handler(int) {}
   if (p->status_fd > 0) (void)sys_close_range(0, static_cast<unsigned>(p->status_fd) - 1, 0);
   (void)sys_close_range(static_cast<unsigned>(p->status_fd) + 1, ~0u, 0);
   // The program may not ptrace or read the init's memory.
-  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  (void)sys::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-  sigset_t all;
-  sigfillset(&all);
   int program_status = 0;
   bool program_done = false;
   while (!program_done) {
     siginfo_t si;
-    int sig = static_cast<int>(syscall(SYS_rt_sigtimedwait, &all, &si, nullptr, NSIG / 8));
+    int sig = sys::sigtimedwait_all(&si);
     if (sig < 0) continue;  // EINTR
     if (sig == SIGCHLD) {
       for (;;) {
         int st = 0;
-        pid_t r = wait4(-1, &st, WNOHANG | __WALL, nullptr);
+        pid_t r = sys::wait4(-1, &st, WNOHANG | __WALL);
         if (r <= 0) break;
         if (r == program) {
           program_status = st;
@@ -581,15 +574,15 @@ void noop_handler(int) {}
       continue;
     }
     // Forward to the program; if it is already gone the signal is moot.
-    (void)kill(program, sig);
+    (void)sys::kill(program, sig);
   }
   ssize_t w;
   do {
-    w = write(p->status_fd, &program_status, sizeof program_status);
+    w = sys::write(p->status_fd, &program_status, sizeof program_status);
   } while (w < 0 && errno == EINTR);
   // Leaving ends the pid namespace: the kernel kills whatever the program
   // left behind.
-  _exit(0);
+  sys::exit_group(0);
 }
 
 }  // namespace
@@ -603,34 +596,29 @@ void child_main(const ChildPlan* p) {
   char byte;
   ssize_t r;
   do {
-    r = read(p->sync_fd, &byte, 1);
+    r = sys::read(p->sync_fd, &byte, 1);
   } while (r < 0 && errno == EINTR);
-  if (r != 1) _exit(125);  // the parent gave up; it reports why
+  if (r != 1) sys::exit_group(125);  // the parent gave up; it reports why
   close_fd(p->sync_fd);
 
-  if (setsid() < 0) fail(p, Step::kSetsid, errno);
-  if (p->set_hostname && sethostname(p->hostname, p->hostname_len) < 0) fail(p, Step::kHostname, errno);
+  if (sys::setsid() < 0) fail(p, Step::kSetsid, errno);
+  if (p->set_hostname && sys::sethostname(p->hostname, p->hostname_len) < 0) fail(p, Step::kHostname, errno);
   if (p->loopback_up) bring_loopback_up(p);
   if (p->mount_ns) build_filesystem(p);
   drop_identity(p);
 
   if (!p->box_init) exec_program(p);
 
-  struct sigaction sa = {};
-  sa.sa_handler = noop_handler;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD) continue;
-    // A handler (not SIG_DFL) so that the kernel queues signals for a
-    // pid-namespace init; they stay blocked and are read by sigtimedwait.
-    (void)sigaction(sig, &sa, nullptr);
-  }
+  // Signals stay blocked in the init: a blocked signal is queued even for a
+  // pid-namespace init (which would otherwise discard signals it has no
+  // handler for), and sigtimedwait picks them up for forwarding.
   long pid = syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) fail(p, Step::kFork, errno);
   if (pid == 0) {
     close_fd(p->status_fd);
-    // Its own session and group: no controlling terminal, and kill(-pgid)
+    // Its own session and group: no controlling terminal, and sys::kill(-pgid)
     // reaches the program's group without touching the init.
-    if (setsid() < 0) fail(p, Step::kSetsid, errno);
+    if (sys::setsid() < 0) fail(p, Step::kSetsid, errno);
     exec_program(p);
   }
   run_init(p, static_cast<pid_t>(pid));
