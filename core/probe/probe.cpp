@@ -166,7 +166,7 @@ std::optional<std::string> sysctl_value(const std::string& path) {
 
 // ----------------------------------------------------------- child runner
 
-// Runs in the child between clone and _exit. The host may be multithreaded,
+// Runs in the child between clone and exit. The host may be multithreaded,
 // so only async-signal-safe code is allowed: raw syscalls on data prepared by
 // the parent. Returns the child's exit code (0 = success, else an errno or
 // one of the kChild* codes below).
@@ -242,9 +242,7 @@ ChildOutcome run_child(uint64_t flags, ChildFn fn, const void* ctx, bool want_pi
     out.got_pidfd = true;
     // The child exits at once; the timeout only guards against a kernel
     // that never signals the pidfd.
-    struct pollfd p {
-      pfd.get(), POLLIN, 0
-    };
+    struct pollfd p = {pfd.get(), POLLIN, 0};
     int pr;
     do {
       pr = ::poll(&p, 1, 2000);
