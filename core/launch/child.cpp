@@ -137,11 +137,32 @@ int sys_openat2_path(int dirfd, const char* path, uint64_t resolve) {
 
 enum class Want { kDir, kFile, kAny };
 
+// The filesystems the box itself mounted (its tmpfs root, /dev, user tmpfs).
+// Missing mount points are created only there: sbx never creates anything
+// in a host directory (a rootfs or a bind source).
+struct OwnedFs {
+  static constexpr size_t kMax = 1100;
+  dev_t dev[kMax];
+  size_t n = 0;
+  void add(int fd) {
+    struct stat st;
+    if (n < kMax && sys::fstatat(fd, "", &st, AT_EMPTY_PATH) == 0) dev[n++] = st.st_dev;
+  }
+  bool owns(int dirfd) const {
+    struct stat st;
+    if (sys::fstatat(dirfd, "", &st, AT_EMPTY_PATH) < 0) return false;
+    for (size_t i = 0; i < n; ++i)
+      if (dev[i] == st.st_dev) return true;
+    return false;
+  }
+};
+
 // Opens REL below DIRFD component by component without following any
 // symlink, creating missing components when CREATE is set (directories
 // 0755, a final file 0644 when WANT is kFile). Returns an O_PATH fd or -1
 // with errno set; a symlink anywhere on the way is ELOOP.
-int walk(int dirfd, const char* rel, bool create, Want want) {
+int walk(int dirfd, const char* rel, const OwnedFs* create_on, Want want) {
+  const bool create = create_on != nullptr;
   int cur = sys::fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
   if (cur < 0) return -1;
   const char* p = rel;
@@ -166,6 +187,11 @@ int walk(int dirfd, const char* rel, bool create, Want want) {
 
     int next = sys::openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0 && errno == ENOENT && create) {
+      if (!create_on->owns(cur)) {
+        sys::close(cur);
+        errno = ENOENT;  // would have to create it in a host directory
+        return -1;
+      }
       int r;
       if (need_dir) {
         r = sys::mkdirat(cur, comp, 0755);
@@ -252,7 +278,9 @@ int sys_mount_setattr(int fd, uint64_t set, bool recursive) {
 
 // ------------------------------------------------------------ mount ops
 
-int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
+// Returns 0, or -1 with errno set and *SOURCE_FAILED telling which side.
+int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd, OwnedFs* owned, bool* source_failed) {
+  *source_failed = false;
   switch (op.kind) {
     case MountOp::kBind: {
       // The source is a canonical host path; resolving it without symlinks
@@ -265,6 +293,7 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
       if (sfd < 0 && errno == ENOSYS) sfd = sys::openat(oldroot_fd, *src ? src : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
       if (sfd < 0) {
         if (errno == ENOENT && op.optional) return 0;
+        *source_failed = true;
         return -1;
       }
       struct stat st;
@@ -272,9 +301,18 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
         int e = errno;
         close_fd(sfd);
         errno = e;
+        *source_failed = true;
         return -1;
       }
-      int tfd = walk(root_fd, op.target, true, S_ISDIR(st.st_mode) ? Want::kDir : Want::kFile);
+      // The box was configured with this very file: a path that now names
+      // another one (replaced since sbx_box_create) is refused.
+      if (op.check_identity && (st.st_dev != op.src_dev || st.st_ino != op.src_ino)) {
+        close_fd(sfd);
+        errno = ESTALE;
+        *source_failed = true;
+        return -1;
+      }
+      int tfd = walk(root_fd, op.target, owned, S_ISDIR(st.st_mode) ? Want::kDir : Want::kFile);
       if (tfd < 0) {
         int e = errno;
         close_fd(sfd);
@@ -291,7 +329,7 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
         return -1;
       }
       // Reopen: the old target fd names the directory under the new mount.
-      int mfd = walk(root_fd, op.target, false, Want::kAny);
+      int mfd = walk(root_fd, op.target, nullptr, Want::kAny);
       if (mfd < 0) return -1;
       uint64_t attrs = MOUNT_ATTR_NOSUID;
       if (!op.writable) attrs |= MOUNT_ATTR_RDONLY;
@@ -303,17 +341,24 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
       return r;
     }
     case MountOp::kTmpfs: {
-      int tfd = walk(root_fd, op.target, true, Want::kDir);
+      int tfd = walk(root_fd, op.target, owned, Want::kDir);
       if (tfd < 0) return -1;
       FdPath tp(tfd);
       int r = sys::mount("tmpfs", tp.buf, "tmpfs", MS_NOSUID | MS_NODEV, op.data);
       int e = errno;
       close_fd(tfd);
+      if (r == 0) {
+        int mfd = walk(root_fd, op.target, nullptr, Want::kDir);
+        if (mfd >= 0) {
+          owned->add(mfd);
+          close_fd(mfd);
+        }
+      }
       errno = e;
       return r;
     }
     case MountOp::kProc: {
-      int tfd = walk(root_fd, op.target, true, Want::kDir);
+      int tfd = walk(root_fd, op.target, owned, Want::kDir);
       if (tfd < 0) return -1;
       FdPath tp(tfd);
       int r;
@@ -331,7 +376,7 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
     case MountOp::kWriteFile: {
       char parent[PATH_MAX];
       const char* name = split_parent(op.target, parent, sizeof parent);
-      int dfd = walk(root_fd, parent, true, Want::kDir);
+      int dfd = walk(root_fd, parent, owned, Want::kDir);
       if (dfd < 0) return -1;
       int e;
       int r = 0;
@@ -364,7 +409,7 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd) {
       return r;
     }
     case MountOp::kReadOnly: {
-      int mfd = walk(root_fd, op.target, false, Want::kDir);
+      int mfd = walk(root_fd, op.target, nullptr, Want::kDir);
       if (mfd < 0) return -1;
       int r = sys_mount_setattr(mfd, MOUNT_ATTR_RDONLY, false);
       int e = errno;
@@ -395,24 +440,20 @@ void build_filesystem(const ChildPlan* p) {
   int oldroot_fd = sys::openat(AT_FDCWD, "/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (oldroot_fd < 0) fail(p, Step::kPivotBase, errno);
 
-  if (p->rootfs != nullptr) {
-    const char* src = p->rootfs;
-    while (*src == '/') ++src;
-    int sfd = sys_openat2_path(oldroot_fd, *src ? src : ".", RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-    if (sfd < 0 && errno == ENOSYS) sfd = sys::openat(oldroot_fd, src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (sfd < 0) fail(p, Step::kRootfs, errno);
-    FdPath sp(sfd);
-    if (sys::mount(sp.buf, "/newroot", nullptr, MS_BIND | MS_REC, nullptr) < 0) fail(p, Step::kRootfs, errno);
-    close_fd(sfd);
-  } else {
-    if (sys::mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096") < 0)
-      fail(p, Step::kRootTmpfs, errno);
-  }
+  // The box root is always a tmpfs of the box's own; a rootfs is mirrored
+  // into it entry by entry (planned by the parent), so nothing is ever
+  // created inside the host's rootfs directory.
+  if (sys::mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096") < 0)
+    fail(p, Step::kRootTmpfs, errno);
   int root_fd = sys::openat(AT_FDCWD, "/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) fail(p, Step::kRootTmpfs, errno);
 
+  OwnedFs owned;
+  owned.add(root_fd);
   for (size_t i = 0; i < p->n_ops; ++i) {
-    if (do_mount_op(p->ops[i], root_fd, oldroot_fd) < 0) fail(p, Step::kMountOp, errno, static_cast<int>(i));
+    bool source_failed = false;
+    if (do_mount_op(p->ops[i], root_fd, oldroot_fd, &owned, &source_failed) < 0)
+      fail(p, source_failed ? Step::kMountSource : Step::kMountOp, errno, static_cast<int>(i));
   }
   // The root itself goes read-only last (binds below keep their own flags).
   if (sys_mount_setattr(root_fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false) < 0)
@@ -440,24 +481,29 @@ void bring_loopback_up(const ChildPlan* p) {
   close_fd(s);
 }
 
+void set_ids(const ChildPlan* p, Step failed_step_override) {
+  auto step = [&](Step st) { return failed_step_override == Step::kNone ? st : failed_step_override; };
+  if (p->setgroups_allowed) {
+    if (sys::setgroups(0, nullptr) < 0) fail(p, step(Step::kSetgroups), errno);
+  }
+  if (sys::setresgid(p->gid, p->gid, p->gid) < 0) fail(p, step(Step::kSetgid), errno);
+  if (sys::setresuid(p->uid, p->uid, p->uid) < 0) fail(p, step(Step::kSetuid), errno);
+}
+
 void drop_identity(const ChildPlan* p) {
   // The bounding set first: dropping needs CAP_SETPCAP, which goes away below.
   for (int cap = 0; cap <= p->last_cap; ++cap) {
-    if (sys::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(p, Step::kCapBounding, errno);
+    if (sys::prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap)) < 0 && errno != EINVAL)
+      fail(p, Step::kCapBounding, errno);
   }
-  if (p->setgroups_allowed) {
-    if (sys::setgroups(0, nullptr) < 0) fail(p, Step::kSetgroups, errno);
-  }
-  if (sys::setresgid(p->gid, p->gid, p->gid) < 0) fail(p, Step::kSetgid, errno);
-  if (sys::setresuid(p->uid, p->uid, p->uid) < 0) fail(p, Step::kSetuid, errno);
-  if (sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-    fail(p, Step::kCapClear, errno);
+  if (!p->early_identity) set_ids(p, Step::kNone);
+  if (sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL) < 0 && errno != EINVAL) fail(p, Step::kCapClear, errno);
   struct __user_cap_header_struct hdr = {};
   hdr.version = _LINUX_CAPABILITY_VERSION_3;
   hdr.pid = 0;
   struct __user_cap_data_struct data[2] = {};
   if (syscall(SYS_capset, &hdr, data) < 0) fail(p, Step::kCapClear, errno);
-  if (sys::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(p, Step::kNoNewPrivs, errno);
+  if (sys::prctl(PR_SET_NO_NEW_PRIVS, 1) < 0) fail(p, Step::kNoNewPrivs, errno);
 }
 
 // ------------------------------------------------------------ program side
@@ -554,6 +600,16 @@ bool is_slash_in(const char* s) {
   (void)sys_close_range(static_cast<unsigned>(p->status_fd) + 1, ~0u, 0);
   // The program may not ptrace or read the init's memory.
   (void)sys::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // The init is a copy of the host process: its argv and environment strings
+  // are the host's, and /proc/1/cmdline is world-readable. Overwrite them in
+  // this copy (the host's memory is not touched: it is copy-on-write).
+  if (p->host_args != nullptr) {
+    volatile char* a = p->host_args;
+    for (size_t i = 0; i < p->host_args_len; ++i) a[i] = 0;
+    const char name[] = "sbx-init";
+    for (size_t i = 0; i < sizeof name && i < p->host_args_len; ++i) a[i] = name[i];
+  }
+  (void)sys::prctl(PR_SET_NAME, reinterpret_cast<unsigned long>("sbx-init"));
 
   int program_status = 0;
   bool program_done = false;
@@ -601,6 +657,7 @@ void child_main(const ChildPlan* p) {
   if (r != 1) sys::exit_group(125);  // the parent gave up; it reports why
   close_fd(p->sync_fd);
 
+  if (p->early_identity) set_ids(p, Step::kNone);
   if (sys::setsid() < 0) fail(p, Step::kSetsid, errno);
   if (p->set_hostname && sys::sethostname(p->hostname, p->hostname_len) < 0) fail(p, Step::kHostname, errno);
   if (p->loopback_up) bring_loopback_up(p);
@@ -639,6 +696,8 @@ const char* step_name(Step s) {
     case Step::kRootfs: return "rootfs";
     case Step::kRootTmpfs: return "root_tmpfs";
     case Step::kMountOp: return "mount";
+    case Step::kMountSource: return "mount_source";
+    case Step::kEarlyIdentity: return "early_identity";
     case Step::kPivotRoot: return "pivot_root";
     case Step::kUmountOld: return "umount_old_root";
     case Step::kCapBounding: return "cap_bounding";

@@ -28,7 +28,9 @@ enum class Step : int32_t {
   kPivotBase,
   kRootfs,
   kRootTmpfs,
-  kMountOp,  // ChildError::index names the MountOp
+  kMountOp,      // the target side of MountOp ChildError::index
+  kMountSource,  // the source side of MountOp ChildError::index
+  kEarlyIdentity,
   kPivotRoot,
   kUmountOld,
   kCapBounding,
@@ -72,6 +74,9 @@ struct MountOp {
   bool allow_devices;  // kBind: no MOUNT_ATTR_NODEV
   bool optional;       // kBind: a missing source is skipped
   bool fresh_proc;     // kProc: mount procfs (else bind host /proc)
+  bool check_identity; // kBind: the source must still be (src_dev, src_ino)
+  dev_t src_dev;
+  ino_t src_ino;
 };
 
 struct ChildPlan {
@@ -97,11 +102,14 @@ struct ChildPlan {
   bool loopback_up;
 
   bool mount_ns;            // build the filesystem view
-  const char* rootfs;       // host path of the rootfs, or nullptr for a tmpfs root
   const MountOp* ops;
   size_t n_ops;
 
   bool setgroups_allowed;  // we may call setgroups(0, NULL)
+  // Switch uid/gid right after the id maps are written instead of after the
+  // filesystem is built: needed when the child's own host ids are not
+  // mapped in the box's user namespace (it could not create files there).
+  bool early_identity;
   uid_t uid;
   gid_t gid;
   int last_cap;
@@ -110,6 +118,12 @@ struct ChildPlan {
   const char* const* argv;
   const char* const* envp;
   const char* path_value;  // PATH for the program search, may be nullptr
+
+  // The host's argv/environment strings, which the box init (a copy of the
+  // host process) overwrites in its own memory so /proc/1/cmdline shows
+  // nothing of the host.
+  char* host_args;
+  size_t host_args_len;
 };
 
 // Runs in the cloned child; never returns.

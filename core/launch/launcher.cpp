@@ -51,6 +51,36 @@ unsigned long clone_flags_for(unsigned ns) {
   return f;
 }
 
+// The host's argv + environment strings of this process, from
+// /proc/self/stat fields 48..51 (arg_start, arg_end, env_start, env_end).
+std::pair<char*, size_t> host_args_region() {
+  static const std::pair<uintptr_t, size_t> region = []() -> std::pair<uintptr_t, size_t> {
+    std::string stat;
+    if (!read_small_file("/proc/self/stat", &stat)) return {0, 0};
+    size_t rp = stat.rfind(')');
+    if (rp == std::string::npos) return {0, 0};
+    std::vector<unsigned long long> fields;  // fields 3.. (after "pid (comm)")
+    const char* c = stat.c_str() + rp + 2;
+    while (*c != '\0') {
+      char* end = nullptr;
+      unsigned long long v = strtoull(c, &end, 10);
+      if (end == c) {  // the state letter (field 3)
+        fields.push_back(0);
+        while (*c != ' ' && *c != '\0') ++c;
+      } else {
+        fields.push_back(v);
+        c = end;
+      }
+      while (*c == ' ' || *c == '\n') ++c;
+    }
+    if (fields.size() < 49) return {0, 0};
+    unsigned long long arg_start = fields[48 - 3], env_end = fields[51 - 3];
+    if (arg_start == 0 || env_end <= arg_start || env_end - arg_start > (1u << 24)) return {0, 0};
+    return {static_cast<uintptr_t>(arg_start), static_cast<size_t>(env_end - arg_start)};
+  }();
+  return {reinterpret_cast<char*>(region.first), region.second};
+}
+
 void write_proc_file(int dirfd, const char* name, const std::string& content) {
   UniqueFd fd(openat(dirfd, name, O_WRONLY | O_CLOEXEC));
   if (!fd) throw_system(name, std::string("open /proc/PID/") + name, errno);
@@ -85,10 +115,18 @@ Error child_error(const ChildError& ce, const launch::ChildPlan& plan, const Mou
     return Error(not_found ? SBX_E_NOTFOUND : SBX_E_EXEC, "execve", e,
                  "execve " + spec.argv[0] + ": " + errno_text(e));
   }
-  if (step == Step::kMountOp && ce.index >= 0 && static_cast<size_t>(ce.index) < mp.describe.size()) {
+  if ((step == Step::kMountOp || step == Step::kMountSource) && ce.index >= 0 &&
+      static_cast<size_t>(ce.index) < mp.describe.size()) {
     const std::string& d = mp.describe[static_cast<size_t>(ce.index)];
-    std::string msg = d + ": " + errno_text(e);
-    if (e == ELOOP) msg += " (a symlink on the target path inside the box was refused)";
+    std::string msg = d + ": " + (step == Step::kMountSource ? "source: " : "") + errno_text(e);
+    if (step == Step::kMountSource && e == ESTALE)
+      msg += " (the source path names another file than when the box was created)";
+    else if (step == Step::kMountSource && e == ELOOP)
+      msg += " (a symlink appeared in the source path since the box was created)";
+    else if (e == ELOOP)
+      msg += " (a symlink on the target path inside the box was refused)";
+    else if (step == Step::kMountOp && e == ENOENT)
+      msg += " (missing mount points are created only on the box's own tmpfs, never in a host directory)";
     return Error(SBX_E_SETUP, d.substr(0, d.find(' ')), e, msg);
   }
   std::string msg = std::string(launch::step_name(step)) + ": " + errno_text(e);
@@ -240,12 +278,38 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   plan.hostname_len = box.cfg.hostname.size();
   plan.loopback_up = (ns & SBX_NS_NET) != 0;
   plan.mount_ns = (ns & SBX_NS_MOUNT) != 0;
-  plan.rootfs = box.rootfs ? box.rootfs->c_str() : nullptr;
   plan.ops = mp.ops.data();
   plan.n_ops = mp.ops.size();
   // setgroups(2) inside a user namespace needs a gid map written by a
   // privileged parent; an unprivileged parent must deny it.
   plan.setgroups_allowed = root;
+  // As root, the box user is mapped to an unprivileged host id (never to
+  // host root: files it creates in rw binds would be root's, setuid bits
+  // included). Host root stays mapped as root inside so the setup, which runs
+  // as host root until it switches ids, can create files in the box's own
+  // tmpfs; when the box asks for uid or gid 0 that slot is taken, so the
+  // ids switch before the setup instead (bind sources must then be
+  // reachable by the unprivileged host id).
+  std::string uid_map, gid_map;
+  if (userns && root) {
+    const std::string host_id = std::to_string(kRootBoxHostId);
+    if (uid == 0 || gid == 0) {
+      uid_map = std::to_string(uid) + " " + host_id + " 1\n";
+      gid_map = std::to_string(gid) + " " + host_id + " 1\n";
+      plan.early_identity = true;
+    } else {
+      uid_map = "0 0 1\n" + std::to_string(uid) + " " + host_id + " 1\n";
+      gid_map = "0 0 1\n" + std::to_string(gid) + " " + host_id + " 1\n";
+    }
+  } else if (userns) {
+    uid_map = std::to_string(uid) + " " + std::to_string(geteuid()) + " 1\n";
+    gid_map = std::to_string(gid) + " " + std::to_string(getegid()) + " 1\n";
+  }
+  {
+    auto [args, len] = host_args_region();
+    plan.host_args = args;
+    plan.host_args_len = len;
+  }
   plan.uid = uid;
   plan.gid = gid;
   plan.last_cap = last_cap();
@@ -303,8 +367,8 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
       if (syscall(SYS_pidfd_send_signal, out.pidfd.get(), 0, nullptr, 0) < 0)
         throw Error(SBX_E_SETUP, "uid_map", errno, "the box process died before its id maps were written");
       if (!root) write_proc_file(procdir.get(), "setgroups", "deny\n");
-      write_proc_file(procdir.get(), "uid_map", std::to_string(uid) + " " + std::to_string(geteuid()) + " 1\n");
-      write_proc_file(procdir.get(), "gid_map", std::to_string(gid) + " " + std::to_string(getegid()) + " 1\n");
+      write_proc_file(procdir.get(), "uid_map", uid_map);
+      write_proc_file(procdir.get(), "gid_map", gid_map);
     }
     char go = 1;
     if (write(sync_wr.get(), &go, 1) != 1) throw_system("sync", "release the box process", errno);

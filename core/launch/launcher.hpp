@@ -22,6 +22,10 @@ struct Launched {
   uint64_t start_ns = 0;
 };
 
+// As root with a user namespace, the box's uid and gid are mapped to this
+// unprivileged host id (nobody/nogroup on Debian).
+constexpr unsigned kRootBoxHostId = 65534;
+
 Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec);
 
 // Reaps a process known to be ending (after SIGKILL); retries EINTR.

@@ -31,7 +31,7 @@ void Process::terminate() {
   std::lock_guard<std::mutex> lk(mu_);
   if (reaped_ || !pidfd_) return;
   syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
-  kill_requested_ = true;
+  sent_signals_ |= 1ull << (SIGKILL - 1);
   siginfo_t si{};
   while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | __WALL) < 0) {
     if (errno != EINTR) return;  // nothing left to reap (ECHILD): nothing to leak either
@@ -68,7 +68,12 @@ void Process::finish_locked(const siginfo_t& si) {
     rec_.signal = si.si_status;
     rec_.core_dumped = si.si_code == CLD_DUMPED ? 1 : 0;
   }
-  rec_.reason = (kill_requested_ && rec_.kind == SBX_EXIT_SIGNALED) ? SBX_REASON_KILLED : SBX_REASON_NORMAL;
+  // Killed on request only if the program died of a signal that sbx sent
+  // (the box init forwards it, so the program's own signal is the one to
+  // compare); a program that crashed on its own stays NORMAL.
+  const bool sent = rec_.kind == SBX_EXIT_SIGNALED && rec_.signal >= 1 && rec_.signal <= 64 &&
+                    (sent_signals_ & (1ull << (rec_.signal - 1))) != 0;
+  rec_.reason = sent ? SBX_REASON_KILLED : SBX_REASON_NORMAL;
   status_rd_.reset();
 }
 
@@ -153,13 +158,15 @@ void Process::interrupt() {
 int Process::kill(int sig) {
   if (sig < 0 || sig > SIGRTMAX) throw_invalid("signal", std::to_string(sig) + " is not a valid signal number");
   std::lock_guard<std::mutex> lk(mu_);
-  if (reaped_) return SBX_E_STATE;
+  // A process that has ended (a zombie not yet reaped) still accepts
+  // signals through its pidfd; it must read as gone.
+  if (try_reap_locked()) return SBX_E_STATE;
   if (syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) < 0) {
     int e = errno;
     if (e == ESRCH) return SBX_E_STATE;  // exited, not yet reaped
     throw_system("kill", "pidfd_send_signal", e);
   }
-  if (sig != 0) kill_requested_ = true;
+  if (sig != 0) sent_signals_ |= 1ull << (sig - 1);
   return SBX_OK;
 }
 

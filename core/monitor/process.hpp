@@ -60,7 +60,7 @@ class Process {
   bool box_init_;
   uint64_t start_ns_;
   bool reaped_ = false;
-  bool kill_requested_ = false;
+  uint64_t sent_signals_ = 0;  // bit N-1: signal N was sent through sbx
   ExitRecord rec_;
   std::vector<int> waiters_;  // eventfds of the waits in progress
 };

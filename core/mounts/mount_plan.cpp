@@ -1,9 +1,11 @@
 #include "core/mounts/mount_plan.hpp"
 
+#include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/common/error.hpp"
@@ -51,6 +53,8 @@ ResolvedConfig resolve_config(const BoxConfig& cfg) {
                     "bind " + m.bind.src + " -> " + m.bind.dst + ": " + errno_text(e));
       }
       rm.src_is_dir = S_ISDIR(st.st_mode);
+      rm.src_dev = st.st_dev;
+      rm.src_ino = st.st_ino;
     } else {
       rm.dst = m.tmpfs.dst;
       rm.size_bytes = m.tmpfs.size_bytes;
@@ -66,8 +70,13 @@ namespace {
 std::string rel(const std::string& abs) { return abs.size() > 1 ? abs.substr(1) : std::string(); }
 
 void add_bind(MountPlan& p, const std::string& src, const std::string& dst, bool is_dir, bool writable,
-              bool devices, bool optional) {
+              bool devices, bool optional, const struct stat* identity = nullptr) {
   MountOp op{};
+  if (identity != nullptr) {
+    op.check_identity = true;
+    op.src_dev = identity->st_dev;
+    op.src_ino = identity->st_ino;
+  }
   op.kind = MountOp::kBind;
   op.source = p.keep(src);
   op.target = p.keep(rel(dst));
@@ -129,7 +138,38 @@ void mirror_host_entry(MountPlan& p, const std::string& path) {
     add_symlink(p, path, std::string(buf, static_cast<size_t>(n)));
     return;
   }
-  if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) add_bind(p, path, path, S_ISDIR(st.st_mode), false, false, true);
+  if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) add_bind(p, path, path, S_ISDIR(st.st_mode), false, false, true, &st);
+}
+
+// A rootfs is mirrored into the box's tmpfs root entry by entry: directories
+// and files are bound read-only, symlinks recreated. /proc and /dev are the
+// box's own. Nothing is created in the rootfs directory itself.
+void mirror_rootfs(MountPlan& p, const std::string& rootfs) {
+  DIR* d = opendir(rootfs.c_str());
+  if (d == nullptr) {
+    int e = errno;
+    throw Error(SBX_E_INVALID, "rootfs", e, "rootfs " + rootfs + ": " + errno_text(e));
+  }
+  std::vector<std::string> names;
+  while (struct dirent* ent = readdir(d)) {
+    std::string n = ent->d_name;
+    if (n == "." || n == ".." || n == "proc" || n == "dev") continue;
+    names.push_back(n);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    std::string host = rootfs + "/" + n;
+    struct stat st;
+    if (lstat(host.c_str(), &st) < 0) continue;  // vanished meanwhile
+    if (S_ISLNK(st.st_mode)) {
+      char buf[PATH_MAX];
+      ssize_t len = readlink(host.c_str(), buf, sizeof buf - 1);
+      if (len > 0) add_symlink(p, "/" + n, std::string(buf, static_cast<size_t>(len)));
+    } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+      add_bind(p, host, "/" + n, S_ISDIR(st.st_mode), false, false, false, &st);
+    }
+  }
 }
 
 std::string passwd_for(uid_t uid, gid_t gid) {
@@ -147,9 +187,11 @@ std::string group_for(gid_t gid) {
   return s;
 }
 
-std::string tmpfs_options(uint64_t size, unsigned mode) {
-  char buf[64];
-  snprintf(buf, sizeof buf, "mode=%04o", mode);
+// User tmpfs mounts belong to the box user (as root the setup runs as the
+// namespace's root, which would otherwise own them).
+std::string tmpfs_options(uint64_t size, unsigned mode, uid_t uid, gid_t gid) {
+  char buf[96];
+  snprintf(buf, sizeof buf, "mode=%04o,uid=%u,gid=%u", mode, static_cast<unsigned>(uid), static_cast<unsigned>(gid));
   std::string o = buf;
   if (size != 0) o += ",size=" + std::to_string(size);
   return o;
@@ -162,6 +204,7 @@ MountPlan build_mount_plan(const MountPlanInput& in) {
   const ResolvedConfig& box = *in.box;
   bool default_root = !box.rootfs.has_value();
 
+  if (!default_root) mirror_rootfs(p, *box.rootfs);
   if (default_root) {
     for (const char* d : {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"})
       mirror_host_entry(p, d);
@@ -208,10 +251,13 @@ MountPlan build_mount_plan(const MountPlanInput& in) {
   for (const auto& m : box.mounts) {
     if (m.kind == MountRequest::Kind::kBind) {
       if (m.missing) continue;
-      add_bind(p, m.src, m.dst, m.src_is_dir, m.writable, false, false);
+      struct stat id {};
+      id.st_dev = m.src_dev;
+      id.st_ino = m.src_ino;
+      add_bind(p, m.src, m.dst, m.src_is_dir, m.writable, false, false, &id);
       p.describe.back() = "bind " + m.src + " -> " + m.dst;
     } else {
-      add_tmpfs(p, m.dst, tmpfs_options(m.size_bytes, m.mode));
+      add_tmpfs(p, m.dst, tmpfs_options(m.size_bytes, m.mode, in.uid, in.gid));
     }
   }
   add_readonly(p, "/dev");

@@ -24,6 +24,8 @@ struct ResolvedMount {
   bool optional = false;
   bool missing = false;  // optional bind whose source does not exist: skipped
   bool src_is_dir = false;
+  dev_t src_dev = 0;  // identity of the source at box creation
+  ino_t src_ino = 0;
   uint64_t size_bytes = 0;
   unsigned mode = 01777;
 };

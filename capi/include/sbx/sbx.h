@@ -147,17 +147,23 @@ SBX_API void sbx_config_free(sbx_config *cfg);
 SBX_API int sbx_config_set_namespaces(sbx_config *cfg, unsigned ns_mask, sbx_error **err);
 SBX_API int sbx_config_get_namespaces(const sbx_config *cfg, unsigned *out);
 
-/* Use DIR (absolute, an existing directory) as the box's root, mounted
- * read-only. Without it the root is an empty read-only tmpfs holding
- * read-only binds of the host's /usr, /bin, /sbin, /lib, /lib64 (symlinks
- * kept as symlinks) and a minimal /etc. NULL restores the default. */
+/* Use DIR (absolute, an existing directory) as the box's root: its entries
+ * are bound read-only into the box's own tmpfs root (symlinks recreated;
+ * /proc and /dev are always the box's own). sbx never writes into DIR.
+ * Without it the root is an empty read-only tmpfs holding read-only binds of
+ * the host's /usr, /bin, /sbin, /lib, /lib64 (symlinks kept as symlinks) and
+ * a minimal /etc. NULL restores the default. */
 SBX_API int sbx_config_set_rootfs(sbx_config *cfg, const char *dir, sbx_error **err);
 
 /* Bind host path SRC at DST inside the box. SRC must be absolute; it is
- * canonicalised (symlinks resolved on the host) when the box is created and
- * held open from then on. DST must be absolute, without "." or ".."
- * components; missing directories are created, and no symlink inside the box
- * root is ever followed while doing so (an escape is refused). */
+ * canonicalised (symlinks resolved on the host) when the box is created,
+ * and its identity (device, inode) recorded: at spawn the canonical path is
+ * reopened without following any symlink and must still name the same file,
+ * or the spawn fails (SBX_E_SETUP, ESTALE or ELOOP). DST must be absolute,
+ * without "." or ".." components. Missing directories on the way to DST are
+ * created only on the box's own tmpfs filesystems, never in a host
+ * directory, and no symlink inside the box root is ever followed while
+ * walking DST (an escape is refused with ELOOP). */
 SBX_API int sbx_config_add_bind(sbx_config *cfg, const char *src, const char *dst,
                                 unsigned flags, sbx_error **err);
 
@@ -204,7 +210,10 @@ SBX_API int sbx_spec_allow_env(sbx_spec *spec, const char *name, sbx_error **err
 /* Working directory inside the box (absolute; default "/"). */
 SBX_API int sbx_spec_set_cwd(sbx_spec *spec, const char *dir, sbx_error **err);
 /* Identity inside the box. Default 1000:1000 with a user namespace and
- * 65534:65534 (nobody) without one. 0 is allowed when asked for. */
+ * 65534:65534 (nobody) without one. 0 is allowed when asked for.
+ * Host side: rootless, the box ids map to the caller's uid/gid; as root they
+ * map to the unprivileged host id 65534 (never to host root), so files the
+ * box creates in writable binds belong to 65534 on the host. */
 SBX_API int sbx_spec_set_user(sbx_spec *spec, uint32_t uid, uint32_t gid, sbx_error **err);
 /* How stream WHICH (SBX_STDIN/STDOUT/STDERR) is connected. PATH is used by
  * SBX_STDIO_FILE, FD by SBX_STDIO_FD; otherwise pass NULL / -1. */
