@@ -74,7 +74,7 @@ void Box::interrupt() {
 
 sbx_box_state Box::state() {
   auto p = process();
-  if (p && p->poll_reaped()) {
+  if (p && p->poll_ended()) {
     std::lock_guard<std::mutex> lk(mu_);
     state_ = SBX_BOX_STOPPED;
   }

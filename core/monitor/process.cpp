@@ -30,37 +30,43 @@ Process::~Process() { terminate(); }
 void Process::terminate() {
   std::lock_guard<std::mutex> lk(mu_);
   if (reaped_ || !pidfd_) return;
+  try_end_locked();
+  // After the program ended the init is already on its way out; SIGKILL
+  // only makes sure nothing can keep the namespace alive.
   syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
-  sent_signals_ |= 1ull << (SIGKILL - 1);
+  if (!ended_) sent_signals_ |= 1ull << (SIGKILL - 1);
   siginfo_t si{};
   while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | __WALL) < 0) {
     if (errno != EINTR) return;  // nothing left to reap (ECHILD): nothing to leak either
   }
-  finish_locked(si);
+  reaped_ = true;
+  if (!ended_) record_siginfo_locked(si);
 }
 
-void Process::finish_locked(const siginfo_t& si) {
-  reaped_ = true;
-  rec_.wall_ns = monotonic_ns() - start_ns_;
+void Process::record_raw_status_locked(int raw) {
+  if (WIFEXITED(raw)) {
+    rec_.kind = SBX_EXIT_EXITED;
+    rec_.code = WEXITSTATUS(raw);
+  } else {
+    rec_.kind = SBX_EXIT_SIGNALED;
+    rec_.signal = WTERMSIG(raw);
+    rec_.core_dumped = WCOREDUMP(raw) ? 1 : 0;
+  }
+  finalize_locked();
+}
+
+void Process::record_siginfo_locked(const siginfo_t& si) {
   // A box init reports the program's exact wait status before it exits. If
   // it did not (it was killed, e.g. by SIGKILL to the box), the init's own
   // end is the truth: its death took the whole pid namespace with it.
-  int raw = 0;
-  bool have_raw = false;
   if (box_init_ && status_rd_) {
-    ssize_t n = read(status_rd_.get(), &raw, sizeof raw);
-    have_raw = (n == static_cast<ssize_t>(sizeof raw));
-  }
-  if (have_raw) {
-    if (WIFEXITED(raw)) {
-      rec_.kind = SBX_EXIT_EXITED;
-      rec_.code = WEXITSTATUS(raw);
-    } else if (WIFSIGNALED(raw)) {
-      rec_.kind = SBX_EXIT_SIGNALED;
-      rec_.signal = WTERMSIG(raw);
-      rec_.core_dumped = WCOREDUMP(raw) ? 1 : 0;
+    int raw = 0;
+    if (read(status_rd_.get(), &raw, sizeof raw) == static_cast<ssize_t>(sizeof raw)) {
+      record_raw_status_locked(raw);
+      return;
     }
-  } else if (si.si_code == CLD_EXITED) {
+  }
+  if (si.si_code == CLD_EXITED) {
     rec_.kind = SBX_EXIT_EXITED;
     rec_.code = si.si_status;
   } else {
@@ -68,6 +74,12 @@ void Process::finish_locked(const siginfo_t& si) {
     rec_.signal = si.si_status;
     rec_.core_dumped = si.si_code == CLD_DUMPED ? 1 : 0;
   }
+  finalize_locked();
+}
+
+void Process::finalize_locked() {
+  ended_ = true;
+  rec_.wall_ns = monotonic_ns() - start_ns_;
   // Killed on request only if the program died of a signal that sbx sent
   // (the box init forwards it, so the program's own signal is the one to
   // compare); a program that crashed on its own stays NORMAL.
@@ -77,34 +89,59 @@ void Process::finish_locked(const siginfo_t& si) {
   status_rd_.reset();
 }
 
-bool Process::try_reap_locked() {
-  if (reaped_) return true;
+void Process::reap_nonblocking_locked() {
+  if (reaped_) return;
   siginfo_t si{};
   int r;
   do {
     r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | WNOHANG | __WALL);
   } while (r < 0 && errno == EINTR);
   if (r < 0) throw_system("waitid", "waitid on pidfd", errno);
-  if (si.si_pid == 0) return false;
-  finish_locked(si);
-  return true;
+  if (si.si_pid == 0) return;
+  reaped_ = true;
+  if (!ended_) record_siginfo_locked(si);
 }
 
-bool Process::poll_reaped() {
+bool Process::try_end_locked() {
+  if (ended_) {
+    reap_nonblocking_locked();
+    return true;
+  }
+  // The init writes the program's status as the program ends, before its
+  // own exit and the namespace teardown: report it right away.
+  if (box_init_ && status_rd_) {
+    int raw = 0;
+    ssize_t n = read(status_rd_.get(), &raw, sizeof raw);
+    if (n == static_cast<ssize_t>(sizeof raw)) {
+      record_raw_status_locked(raw);
+      reap_nonblocking_locked();
+      return true;
+    }
+    // EOF: the init is gone without a report (it was killed); its own
+    // status, from the pidfd, is the record.
+    if (n == 0) status_rd_.reset();
+  }
+  reap_nonblocking_locked();
+  return ended_;
+}
+
+bool Process::poll_ended() {
   std::lock_guard<std::mutex> lk(mu_);
-  return try_reap_locked();
+  return try_end_locked();
 }
 
 int Process::wait(int timeout_ms, ExitRecord* out) {
   if (timeout_ms < -1) throw_invalid("timeout_ms", "must be -1 (forever), 0 (poll) or positive");
   UniqueFd efd;
+  int status_fd = -1;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (try_reap_locked()) {
+    if (try_end_locked()) {
       *out = rec_;
       return SBX_OK;
     }
     if (timeout_ms == 0) return SBX_E_TIMEOUT;
+    status_fd = status_rd_ ? status_rd_.get() : -1;
     efd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!efd) throw_system("eventfd", "eventfd for wait", errno);
     waiters_.push_back(efd.get());
@@ -124,8 +161,11 @@ int Process::wait(int timeout_ms, ExitRecord* out) {
       }
       wait_ms = static_cast<int>((deadline - now + 999999) / 1000000);
     }
-    struct pollfd fds[2] = {{pidfd_.get(), POLLIN, 0}, {efd.get(), POLLIN, 0}};
-    int r = poll(fds, 2, wait_ms);
+    // The status pipe is only read under the mutex; another waiter may have
+    // consumed and closed it meanwhile, which poll reports as POLLNVAL and
+    // try_end_locked then resolves.
+    struct pollfd fds[3] = {{pidfd_.get(), POLLIN, 0}, {efd.get(), POLLIN, 0}, {status_fd, POLLIN, 0}};
+    int r = poll(fds, status_fd >= 0 ? 3 : 2, wait_ms);
     if (r < 0) {
       if (errno == EINTR) continue;
       int e = errno;
@@ -136,9 +176,10 @@ int Process::wait(int timeout_ms, ExitRecord* out) {
       unregister();
       return SBX_E_INTERRUPTED;
     }
-    if (fds[0].revents & (POLLIN | POLLHUP)) {
+    if ((fds[0].revents & (POLLIN | POLLHUP)) || (status_fd >= 0 && fds[2].revents != 0)) {
       std::lock_guard<std::mutex> lk(mu_);
-      if (try_reap_locked()) {
+      if (status_fd >= 0 && !status_rd_) status_fd = -1;
+      if (try_end_locked()) {
         waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), efd.get()), waiters_.end());
         *out = rec_;
         return SBX_OK;
@@ -160,7 +201,7 @@ int Process::kill(int sig) {
   std::lock_guard<std::mutex> lk(mu_);
   // A process that has ended (a zombie not yet reaped) still accepts
   // signals through its pidfd; it must read as gone.
-  if (try_reap_locked()) return SBX_E_STATE;
+  if (try_end_locked()) return SBX_E_STATE;
   if (syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) < 0) {
     int e = errno;
     if (e == ESRCH) return SBX_E_STATE;  // exited, not yet reaped

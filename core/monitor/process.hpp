@@ -38,8 +38,8 @@ class Process {
   void interrupt();
   // SBX_OK, or SBX_E_STATE once reaped. Throws on an invalid signal.
   int kill(int sig);
-  // Reaps without blocking if the process has ended; true once reaped.
-  bool poll_reaped();
+  // Checks without blocking whether the process has ended; true once ended.
+  bool poll_ended();
   // SIGKILL (if still running) and reap.
   void terminate();
 
@@ -49,8 +49,13 @@ class Process {
   int take_stdio(int which);
 
  private:
-  bool try_reap_locked();
-  void finish_locked(const siginfo_t& si);
+  // True once the exit record is final (the program's status arrived from
+  // the box init, or the process was reaped). Never blocks.
+  bool try_end_locked();
+  void reap_nonblocking_locked();
+  void record_raw_status_locked(int raw);
+  void record_siginfo_locked(const siginfo_t& si);
+  void finalize_locked();
 
   std::mutex mu_;
   UniqueFd pidfd_;
@@ -59,7 +64,8 @@ class Process {
   pid_t pid_;
   bool box_init_;
   uint64_t start_ns_;
-  bool reaped_ = false;
+  bool ended_ = false;   // the exit record is final
+  bool reaped_ = false;  // the pidfd's process has been reaped
   uint64_t sent_signals_ = 0;  // bit N-1: signal N was sent through sbx
   ExitRecord rec_;
   std::vector<int> waiters_;  // eventfds of the waits in progress
