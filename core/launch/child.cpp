@@ -8,13 +8,16 @@
 //      new root from binds/tmpfs/proc/dev/etc, make it read-only, pivot
 //   5. identity: drop the bounding set, set groups/gid/uid, clear all
 //      capability sets, no_new_privs
-//   6. with a box init: fork the program; the init reaps, forwards signals
-//      and reports the program's exact wait status
-//   7. program: stdio, preserved fds, cwd, default signals, execve
+//   6. with a box init: start the program (clone CLONE_VM|CLONE_VFORK), then
+//      become the init image (or, as a fallback, stay an in-process init):
+//      it reaps, forwards signals and reports the program's exact status
+//   7. program: stdio, preserved fds, cwd, signal mask, execve
+//
+// Errors are kernel results (-errno), never errno: on x86-64 this code runs
+// in the host's memory and errno belongs to a host thread (raw_syscalls.hpp).
 #include "core/launch/child.hpp"
 #include "core/launch/raw_syscalls.hpp"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -83,34 +86,37 @@ struct FdPath {
 
 [[noreturn]] void fail(const ChildPlan* p, Step step, int err, int index = -1) {
   ChildError e{static_cast<int32_t>(step), err, index};
-  ssize_t r;
+  long r;
   do {
     r = sys::write(p->err_fd, &e, sizeof e);
-  } while (r < 0 && errno == EINTR);
+  } while (r == -EINTR);
   sys::exit_group(125);
 }
 
+// Fails with the error of a raw call result R (-errno) if it is negative.
+inline void check(const ChildPlan* p, long r, Step step, int index = -1) {
+  if (r < 0) fail(p, step, static_cast<int>(-r), index);
+}
+
 void close_fd(int fd) {
-  // sys::close(2) may report EINTR after the fd is gone; never retry.
+  // close(2) may report EINTR after the fd is gone; never retry.
   if (fd >= 0) (void)sys::close(fd);
 }
 
-int sys_close_range(unsigned first, unsigned last, unsigned flags) {
-  return static_cast<int>(syscall(SYS_close_range, first, last, flags));
-}
-
 // Closes (or marks close-on-exec) every fd >= FROM that is not listed in
-// KEEP (sorted ascending).
+// KEEP (sorted ascending). Returns 0 or -errno.
 int close_except(unsigned from, const int* keep, size_t n, unsigned flags) {
   unsigned next = from;
   for (size_t i = 0; i < n; ++i) {
     if (keep[i] < 0 || static_cast<unsigned>(keep[i]) < next) continue;  // duplicate or below FROM
     unsigned k = static_cast<unsigned>(keep[i]);
-    if (k > next && sys_close_range(next, k - 1, flags) < 0) return -1;
+    if (k > next) {
+      int r = sys::close_range(next, k - 1, flags);
+      if (r < 0) return r;
+    }
     next = k + 1;
   }
-  if (sys_close_range(next, ~0u, flags) < 0) return -1;
-  return 0;
+  return sys::close_range(next, ~0u, flags);
 }
 
 void reset_signal_dispositions() {
@@ -120,19 +126,13 @@ void reset_signal_dispositions() {
   }
 }
 
-void set_all_signals_blocked(bool blocked) {
-  // The parent blocked every signal (glibc's internal ones too, through the
-  // raw syscall) around clone3.
-  (void)sys::set_signal_mask(blocked ? ~0ull : 0ull);
-}
-
 // ------------------------------------------------------------ path walking
 
-int sys_openat2_path(int dirfd, const char* path, uint64_t resolve) {
+int openat2_path(int dirfd, const char* path, uint64_t resolve) {
   struct open_how how = {};
   how.flags = O_PATH | O_CLOEXEC;
   how.resolve = resolve;
-  return static_cast<int>(syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+  return sys::openat2(dirfd, path, &how, sizeof how);
 }
 
 enum class Want { kDir, kFile, kAny };
@@ -157,55 +157,29 @@ struct OwnedFs {
   }
 };
 
-// Opens REL below DIRFD component by component without following any
-// symlink, creating missing components when CREATE is set (directories
-// 0755, a final file 0644 when WANT is kFile). Returns an O_PATH fd or -1
-// with errno set; a symlink anywhere on the way is ELOOP.
 // Type checks shared by both resolution paths; closes FD on failure.
+// Returns FD or -errno.
 int check_walked(int fd, Want want) {
   struct stat st;
-  if (sys::fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) {
-    int e = errno;
-    close_fd(fd);
-    errno = e;
-    return -1;
-  }
+  int r = sys::fstatat(fd, "", &st, AT_EMPTY_PATH);
   int err = 0;
-  if (S_ISLNK(st.st_mode)) err = ELOOP;
+  if (r < 0) err = -r;
+  else if (S_ISLNK(st.st_mode)) err = ELOOP;
   else if (want == Want::kDir && !S_ISDIR(st.st_mode)) err = ENOTDIR;
   else if (want == Want::kFile && S_ISDIR(st.st_mode)) err = EISDIR;
   if (err != 0) {
     close_fd(fd);
-    errno = err;
-    return -1;
+    return -err;
   }
   return fd;
 }
 
-int walk_components(int dirfd, const char* rel, const OwnedFs* create_on, Want want);
-
-int walk(int dirfd, const char* rel, const OwnedFs* create_on, Want want) {
-  // Fast path: one openat2 that refuses every symlink and never leaves
-  // DIRFD's tree; only a missing component needs the walk that creates.
-  const char* r = rel;
-  while (*r == '/') ++r;
-  int fd = sys_openat2_path(dirfd, *r != '\0' ? r : ".", RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-  if (fd >= 0) return check_walked(fd, want);
-  if (errno == ELOOP || errno == EXDEV) {
-    errno = ELOOP;
-    return -1;
-  }
-  if (errno != ENOENT && errno != ENOSYS && errno != EAGAIN) return -1;
-  if (errno == ENOENT && create_on == nullptr) return -1;
-  return walk_components(dirfd, rel, create_on, want);
-}
-
 // Opens REL below DIRFD component by component without following any
-// symlink, creating missing components on filesystems in CREATE_ON.
+// symlink, creating missing components on the filesystems in CREATE_ON
+// (directories 0755, a final file 0644 when WANT is kFile).
 int walk_components(int dirfd, const char* rel, const OwnedFs* create_on, Want want) {
-  const bool create = create_on != nullptr;
   int cur = sys::fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-  if (cur < 0) return -1;
+  if (cur < 0) return cur;
   const char* p = rel;
   while (*p == '/') ++p;
   while (*p != '\0') {
@@ -214,8 +188,7 @@ int walk_components(int dirfd, const char* rel, const OwnedFs* create_on, Want w
     while (p[n] != '\0' && p[n] != '/') {
       if (n >= NAME_MAX) {
         close_fd(cur);
-        errno = ENAMETOOLONG;
-        return -1;
+        return -ENAMETOOLONG;
       }
       comp[n] = p[n];
       ++n;
@@ -223,15 +196,14 @@ int walk_components(int dirfd, const char* rel, const OwnedFs* create_on, Want w
     comp[n] = '\0';
     p += n;
     while (*p == '/') ++p;
-    bool last = (*p == '\0');
-    bool need_dir = !last || want == Want::kDir;
+    const bool last = (*p == '\0');
+    const bool need_dir = !last || want == Want::kDir;
 
     int next = sys::openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0 && errno == ENOENT && create) {
+    if (next == -ENOENT && create_on != nullptr) {
       if (!create_on->owns(cur)) {
-        sys::close(cur);
-        errno = ENOENT;  // would have to create it in a host directory
-        return -1;
+        close_fd(cur);
+        return -ENOENT;  // it would have to be created in a host directory
       }
       int r;
       if (need_dir) {
@@ -243,46 +215,33 @@ int walk_components(int dirfd, const char* rel, const OwnedFs* create_on, Want w
           r = 0;
         }
       }
-      if (r < 0 && errno != EEXIST) {
-        int e = errno;
+      if (r < 0 && r != -EEXIST) {
         close_fd(cur);
-        errno = e;
-        return -1;
+        return r;
       }
       next = sys::openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     }
-    if (next < 0) {
-      int e = errno;
-      close_fd(cur);
-      errno = e;
-      return -1;
-    }
     close_fd(cur);
-    cur = next;
-    struct stat st;
-    if (sys::fstatat(cur, "", &st, AT_EMPTY_PATH) < 0) {
-      int e = errno;
-      close_fd(cur);
-      errno = e;
-      return -1;
-    }
-    if (S_ISLNK(st.st_mode)) {
-      close_fd(cur);
-      errno = ELOOP;  // a symlink inside the box root: refuse, never follow
-      return -1;
-    }
-    if (need_dir && !S_ISDIR(st.st_mode)) {
-      close_fd(cur);
-      errno = ENOTDIR;
-      return -1;
-    }
-    if (last && want == Want::kFile && S_ISDIR(st.st_mode)) {
-      close_fd(cur);
-      errno = EISDIR;
-      return -1;
-    }
+    if (next < 0) return next;
+    cur = check_walked(next, need_dir ? Want::kDir : (last ? want : Want::kAny));
+    if (cur < 0) return cur;  // a symlink inside the box root is ELOOP: never followed
   }
   return cur;
+}
+
+// Returns an O_PATH fd for REL below DIRFD, or -errno; a symlink anywhere
+// on the way is -ELOOP.
+int walk(int dirfd, const char* rel, const OwnedFs* create_on, Want want) {
+  // Fast path: one openat2 that refuses every symlink and never leaves
+  // DIRFD's tree; only a missing component needs the walk that creates.
+  const char* r = rel;
+  while (*r == '/') ++r;
+  int fd = openat2_path(dirfd, *r != '\0' ? r : ".", RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (fd >= 0) return check_walked(fd, want);
+  if (fd == -ELOOP || fd == -EXDEV) return -ELOOP;
+  if (fd == -ENOENT && create_on == nullptr) return fd;
+  if (fd != -ENOENT && fd != -ENOSYS && fd != -EAGAIN) return fd;
+  return walk_components(dirfd, rel, create_on, want);
 }
 
 // Splits "a/b/c" into the parent "a/b" (written to PARENT) and returns a
@@ -298,12 +257,12 @@ const char* split_parent(const char* rel, char* parent, size_t cap) {
   return rel + slash;
 }
 
-int sys_mount_setattr(int fd, uint64_t set, bool recursive) {
+int set_mount_attrs(int fd, uint64_t set, bool recursive) {
   struct mount_attr attr = {};
   attr.attr_set = set;
   unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
-  int r = static_cast<int>(syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr));
-  if (r < 0 && errno == ENOSYS) {
+  int r = sys::mount_setattr(fd, "", flags, &attr, sizeof attr);
+  if (r == -ENOSYS) {
     // Kernels before 5.12: a bind remount, keeping the flags the kernel
     // locked on the source (nosuid/nodev/noexec) so the remount is allowed
     // inside a user namespace. Not recursive.
@@ -319,7 +278,7 @@ int sys_mount_setattr(int fd, uint64_t set, bool recursive) {
 
 // ------------------------------------------------------------ mount ops
 
-// Returns 0, or -1 with errno set and *SOURCE_FAILED telling which side.
+// Returns 0 or -errno, with *SOURCE_FAILED telling which side failed.
 int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd, OwnedFs* owned, bool* source_failed) {
   *source_failed = false;
   switch (op.kind) {
@@ -329,78 +288,60 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd, OwnedFs* owned, 
       // box was created is refused rather than followed.
       const char* src = op.source;
       while (*src == '/') ++src;
-      int sfd = sys_openat2_path(oldroot_fd, *src ? src : ".",
-                                 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-      if (sfd < 0 && errno == ENOSYS) sfd = sys::openat(oldroot_fd, *src ? src : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      const char* rel_src = *src != '\0' ? src : ".";
+      int sfd = openat2_path(oldroot_fd, rel_src, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+      if (sfd == -ENOSYS) sfd = sys::openat(oldroot_fd, rel_src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
       if (sfd < 0) {
-        if (errno == ENOENT && op.optional) return 0;
+        if (sfd == -ENOENT && op.optional) return 0;
         *source_failed = true;
-        return -1;
+        return sfd;
       }
       struct stat st;
-      if (sys::fstatat(sfd, "", &st, AT_EMPTY_PATH) < 0) {
-        int e = errno;
-        close_fd(sfd);
-        errno = e;
-        *source_failed = true;
-        return -1;
-      }
+      int r = sys::fstatat(sfd, "", &st, AT_EMPTY_PATH);
       // The box was configured with this very file: a path that now names
       // another one (replaced since sbx_box_create) is refused.
-      if (op.check_identity && (st.st_dev != op.src_dev || st.st_ino != op.src_ino)) {
+      if (r == 0 && op.check_identity && (st.st_dev != op.src_dev || st.st_ino != op.src_ino)) r = -ESTALE;
+      if (r < 0) {
         close_fd(sfd);
-        errno = ESTALE;
         *source_failed = true;
-        return -1;
+        return r;
       }
       int tfd = walk(root_fd, op.target, owned, S_ISDIR(st.st_mode) ? Want::kDir : Want::kFile);
       if (tfd < 0) {
-        int e = errno;
         close_fd(sfd);
-        errno = e;
-        return -1;
+        return tfd;
       }
       FdPath sp(sfd), tp(tfd);
-      int r = sys::mount(sp.buf, tp.buf, nullptr, MS_BIND | MS_REC, nullptr);
-      int e = errno;
+      r = sys::mount(sp.buf, tp.buf, nullptr, MS_BIND | MS_REC, nullptr);
       close_fd(sfd);
       close_fd(tfd);
-      if (r < 0) {
-        errno = e;
-        return -1;
-      }
+      if (r < 0) return r;
       // Reopen: the old target fd names the directory under the new mount.
       int mfd = walk(root_fd, op.target, nullptr, Want::kAny);
-      if (mfd < 0) return -1;
+      if (mfd < 0) return mfd;
       uint64_t attrs = MOUNT_ATTR_NOSUID;
       if (!op.writable) attrs |= MOUNT_ATTR_RDONLY;
       if (!op.allow_devices) attrs |= MOUNT_ATTR_NODEV;
-      r = sys_mount_setattr(mfd, attrs, true);
-      e = errno;
+      r = set_mount_attrs(mfd, attrs, true);
       close_fd(mfd);
-      errno = e;
       return r;
     }
     case MountOp::kTmpfs: {
       int tfd = walk(root_fd, op.target, owned, Want::kDir);
-      if (tfd < 0) return -1;
+      if (tfd < 0) return tfd;
       FdPath tp(tfd);
       int r = sys::mount("tmpfs", tp.buf, "tmpfs", MS_NOSUID | MS_NODEV, op.data);
-      int e = errno;
       close_fd(tfd);
-      if (r == 0) {
-        int mfd = walk(root_fd, op.target, nullptr, Want::kDir);
-        if (mfd >= 0) {
-          owned->add(mfd);
-          close_fd(mfd);
-        }
-      }
-      errno = e;
-      return r;
+      if (r < 0) return r;
+      int mfd = walk(root_fd, op.target, nullptr, Want::kDir);
+      if (mfd < 0) return mfd;
+      owned->add(mfd);
+      close_fd(mfd);
+      return 0;
     }
     case MountOp::kProc: {
       int tfd = walk(root_fd, op.target, owned, Want::kDir);
-      if (tfd < 0) return -1;
+      if (tfd < 0) return tfd;
       FdPath tp(tfd);
       int r;
       if (op.fresh_proc) {
@@ -408,9 +349,7 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd, OwnedFs* owned, 
       } else {
         r = sys::mount("/oldroot/proc", tp.buf, nullptr, MS_BIND | MS_REC, nullptr);
       }
-      int e = errno;
       close_fd(tfd);
-      errno = e;
       return r;
     }
     case MountOp::kSymlink:
@@ -418,133 +357,120 @@ int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd, OwnedFs* owned, 
       char parent[PATH_MAX];
       const char* name = split_parent(op.target, parent, sizeof parent);
       int dfd = walk(root_fd, parent, owned, Want::kDir);
-      if (dfd < 0) return -1;
-      int e;
+      if (dfd < 0) return dfd;
       int r = 0;
       if (op.kind == MountOp::kSymlink) {
         r = sys::symlinkat(op.data, dfd, name);
-        if (r < 0 && errno == EEXIST) r = 0;
+        if (r == -EEXIST) r = 0;
       } else {
         int f = sys::openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (f < 0) {
-          r = -1;
+          r = f;
         } else {
           size_t off = 0;
           while (off < op.data_len) {
-            ssize_t w = sys::write(f, op.data + off, op.data_len - off);
+            long w = sys::write(f, op.data + off, op.data_len - off);
+            if (w == -EINTR) continue;
             if (w < 0) {
-              if (errno == EINTR) continue;
-              r = -1;
+              r = static_cast<int>(w);
               break;
             }
             off += static_cast<size_t>(w);
           }
-          e = errno;
           close_fd(f);
-          errno = e;
         }
       }
-      e = errno;
       close_fd(dfd);
-      errno = e;
       return r;
     }
     case MountOp::kReadOnly: {
       int mfd = walk(root_fd, op.target, nullptr, Want::kDir);
-      if (mfd < 0) return -1;
-      int r = sys_mount_setattr(mfd, MOUNT_ATTR_RDONLY, false);
-      int e = errno;
+      if (mfd < 0) return mfd;
+      int r = set_mount_attrs(mfd, MOUNT_ATTR_RDONLY, false);
       close_fd(mfd);
-      errno = e;
       return r;
     }
   }
-  errno = EINVAL;
-  return -1;
+  return -EINVAL;
 }
 
 void build_filesystem(const ChildPlan* p) {
   // Nothing we mount may propagate back to the host.
-  if (sys::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
-    fail(p, Step::kMountPrivate, errno);
+  check(p, sys::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), Step::kMountPrivate);
   // A scratch tmpfs becomes the root for a moment, with the host tree at
   // /oldroot (so host paths stay reachable for binds) and the box root
   // being assembled at /newroot. /tmp only serves as an existing mount point.
-  if (sys::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k") < 0)
-    fail(p, Step::kBaseTmpfs, errno);
-  if (sys::mkdirat(AT_FDCWD, "/tmp/newroot", 0755) < 0 || sys::mkdirat(AT_FDCWD, "/tmp/oldroot", 0700) < 0)
-    fail(p, Step::kBaseTmpfs, errno);
-  if (sys::chdir("/tmp") < 0) fail(p, Step::kPivotBase, errno);
-  if (sys::pivot_root(".", "oldroot") < 0) fail(p, Step::kPivotBase, errno);
-  if (sys::chdir("/") < 0) fail(p, Step::kPivotBase, errno);
+  check(p, sys::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k"), Step::kBaseTmpfs);
+  check(p, sys::mkdirat(AT_FDCWD, "/tmp/newroot", 0755), Step::kBaseTmpfs);
+  check(p, sys::mkdirat(AT_FDCWD, "/tmp/oldroot", 0700), Step::kBaseTmpfs);
+  check(p, sys::chdir("/tmp"), Step::kPivotBase);
+  check(p, sys::pivot_root(".", "oldroot"), Step::kPivotBase);
+  check(p, sys::chdir("/"), Step::kPivotBase);
 
   int oldroot_fd = sys::openat(AT_FDCWD, "/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (oldroot_fd < 0) fail(p, Step::kPivotBase, errno);
+  check(p, oldroot_fd, Step::kPivotBase);
 
   // The box root is always a tmpfs of the box's own; a rootfs is mirrored
   // into it entry by entry (planned by the parent), so nothing is ever
   // created inside the host's rootfs directory.
-  if (sys::mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096") < 0)
-    fail(p, Step::kRootTmpfs, errno);
+  check(p, sys::mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096"),
+        Step::kRootTmpfs);
   int root_fd = sys::openat(AT_FDCWD, "/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) fail(p, Step::kRootTmpfs, errno);
+  check(p, root_fd, Step::kRootTmpfs);
 
   OwnedFs owned;
   owned.add(root_fd);
   for (size_t i = 0; i < p->n_ops; ++i) {
     bool source_failed = false;
-    if (do_mount_op(p->ops[i], root_fd, oldroot_fd, &owned, &source_failed) < 0)
-      fail(p, source_failed ? Step::kMountSource : Step::kMountOp, errno, static_cast<int>(i));
+    int r = do_mount_op(p->ops[i], root_fd, oldroot_fd, &owned, &source_failed);
+    check(p, r, source_failed ? Step::kMountSource : Step::kMountOp, static_cast<int>(i));
   }
   // The root itself goes read-only last (binds below keep their own flags).
-  if (sys_mount_setattr(root_fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false) < 0)
-    fail(p, Step::kRootTmpfs, errno);
+  check(p, set_mount_attrs(root_fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false), Step::kRootTmpfs);
 
   close_fd(oldroot_fd);
-  if (sys::fchdir(root_fd) < 0) fail(p, Step::kPivotRoot, errno);
+  check(p, sys::fchdir(root_fd), Step::kPivotRoot);
   close_fd(root_fd);
   // pivot_root(".", ".") stacks the old root on top of the new one; the
   // detach below removes it (and the scratch tmpfs and the host tree with it).
-  if (sys::pivot_root(".", ".") < 0) fail(p, Step::kPivotRoot, errno);
-  if (sys::umount2(".", MNT_DETACH) < 0) fail(p, Step::kUmountOld, errno);
-  if (sys::chdir("/") < 0) fail(p, Step::kPivotRoot, errno);
+  check(p, sys::pivot_root(".", "."), Step::kPivotRoot);
+  check(p, sys::umount2(".", MNT_DETACH), Step::kUmountOld);
+  check(p, sys::chdir("/"), Step::kPivotRoot);
 }
 
 void bring_loopback_up(const ChildPlan* p) {
   int s = sys::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) fail(p, Step::kLoopback, errno);
+  check(p, s, Step::kLoopback);
   struct ifreq ifr = {};
   ifr.ifr_name[0] = 'l';
   ifr.ifr_name[1] = 'o';
-  if (sys::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(p, Step::kLoopback, errno);
+  check(p, sys::ioctl(s, SIOCGIFFLAGS, &ifr), Step::kLoopback);
   ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-  if (sys::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(p, Step::kLoopback, errno);
+  check(p, sys::ioctl(s, SIOCSIFFLAGS, &ifr), Step::kLoopback);
   close_fd(s);
 }
 
-void set_ids(const ChildPlan* p, Step failed_step_override) {
-  auto step = [&](Step st) { return failed_step_override == Step::kNone ? st : failed_step_override; };
-  if (p->setgroups_allowed) {
-    if (sys::setgroups(0, nullptr) < 0) fail(p, step(Step::kSetgroups), errno);
-  }
-  if (sys::setresgid(p->gid, p->gid, p->gid) < 0) fail(p, step(Step::kSetgid), errno);
-  if (sys::setresuid(p->uid, p->uid, p->uid) < 0) fail(p, step(Step::kSetuid), errno);
+void set_ids(const ChildPlan* p) {
+  if (p->setgroups_allowed) check(p, sys::setgroups(0, nullptr), Step::kSetgroups);
+  check(p, sys::setresgid(p->gid, p->gid, p->gid), Step::kSetgid);
+  check(p, sys::setresuid(p->uid, p->uid, p->uid), Step::kSetuid);
 }
 
 void drop_identity(const ChildPlan* p) {
   // The bounding set first: dropping needs CAP_SETPCAP, which goes away below.
   for (int cap = 0; cap <= p->last_cap; ++cap) {
-    if (sys::prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap)) < 0 && errno != EINVAL)
-      fail(p, Step::kCapBounding, errno);
+    int r = sys::prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap));
+    if (r != -EINVAL) check(p, r, Step::kCapBounding);
   }
-  if (!p->early_identity) set_ids(p, Step::kNone);
-  if (sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL) < 0 && errno != EINVAL) fail(p, Step::kCapClear, errno);
+  if (!p->early_identity) set_ids(p);
+  int r = sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
+  if (r != -EINVAL) check(p, r, Step::kCapClear);
   struct __user_cap_header_struct hdr = {};
   hdr.version = _LINUX_CAPABILITY_VERSION_3;
   hdr.pid = 0;
   struct __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capset, &hdr, data) < 0) fail(p, Step::kCapClear, errno);
-  if (sys::prctl(PR_SET_NO_NEW_PRIVS, 1) < 0) fail(p, Step::kNoNewPrivs, errno);
+  check(p, sys::capset(&hdr, data), Step::kCapClear);
+  check(p, sys::prctl(PR_SET_NO_NEW_PRIVS, 1), Step::kNoNewPrivs);
 }
 
 // ------------------------------------------------------------ program side
@@ -555,7 +481,9 @@ bool is_slash_in(const char* s) {
   return false;
 }
 
-[[noreturn]] void exec_program(const ChildPlan* p) {
+// GO_FD >= 0: block on it before execve until the init image is running
+// (see start_program).
+[[noreturn]] void exec_program(const ChildPlan* p, int go_fd) {
   // Stdio: first move every source out of 0..2, then into place, so that a
   // source that is itself 0..2 cannot be clobbered before it is used.
   int tmp[3];
@@ -566,38 +494,42 @@ bool is_slash_in(const char* s) {
     if (tmp[i] < 0) {
       // No source, or an inherited stream the host had closed: /dev/null, so
       // the program never finds a random file at fd 0..2.
-      tmp[i] = sys::openat(AT_FDCWD, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
-      if (tmp[i] >= 0 && tmp[i] < 3) {
+      tmp[i] = sys::openat(AT_FDCWD, "/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+      check(p, tmp[i], Step::kStdio, i);
+      if (tmp[i] < 3) {  // the host had this very stream closed: move it up
         int t = sys::fcntl(tmp[i], F_DUPFD_CLOEXEC, 3);
         close_fd(tmp[i]);
         tmp[i] = t;
+        check(p, tmp[i], Step::kStdio, i);
       }
-      if (tmp[i] < 0) fail(p, Step::kStdio, errno, i);
     }
   }
-  for (int i = 0; i < 3; ++i) {
-    if (sys::dup3(tmp[i], i, 0) < 0) fail(p, Step::kStdio, errno, i);
-  }
+  for (int i = 0; i < 3; ++i) check(p, sys::dup3(tmp[i], i, 0), Step::kStdio, i);
   // Everything above 2 closes at execve except the preserved fds (the error
   // pipe stays usable until then).
-  if (close_except(3, p->preserve_fds, p->n_preserve, CLOSE_RANGE_CLOEXEC) < 0)
-    fail(p, Step::kPreserveFd, errno);
-  for (size_t i = 0; i < p->n_preserve; ++i) {
-    if (sys::fcntl(p->preserve_fds[i], F_SETFD, 0) < 0) fail(p, Step::kPreserveFd, errno, static_cast<int>(i));
+  check(p, close_except(3, p->preserve_fds, p->n_preserve, CLOSE_RANGE_CLOEXEC), Step::kPreserveFd);
+  for (size_t i = 0; i < p->n_preserve; ++i)
+    check(p, sys::fcntl(p->preserve_fds[i], F_SETFD, 0), Step::kPreserveFd, static_cast<int>(i));
+  check(p, sys::chdir(p->cwd), Step::kChdir);
+
+  if (go_fd >= 0) {
+    char go;
+    long r;
+    do {
+      r = sys::read(go_fd, &go, 1);
+    } while (r == -EINTR);
+    if (r != 1) sys::exit_group(125);  // pid 1 failed before it ran the image; it reports why
+    close_fd(go_fd);
   }
-  if (sys::chdir(p->cwd) < 0) fail(p, Step::kChdir, errno);
 
   // Dispositions are already SIG_DFL (reset at the start of the child and
   // never changed since); only the mask is left to clear.
-  set_all_signals_blocked(false);
+  (void)sys::set_signal_mask(0);
 
   const char* file = p->argv[0];
   char* const* argv = const_cast<char* const*>(p->argv);
   char* const* envp = const_cast<char* const*>(p->envp);
-  if (is_slash_in(file) || p->path_value == nullptr) {
-    sys::execve(file, argv, envp);
-    fail(p, Step::kExec, errno);
-  }
+  if (is_slash_in(file) || p->path_value == nullptr) fail(p, Step::kExec, -sys::execve(file, argv, envp));
   // PATH search like execvp, without its allocation: EACCES from any entry
   // wins over ENOENT (as the shells report it).
   bool saw_eacces = false;
@@ -618,8 +550,7 @@ bool is_slash_in(const char* s) {
       append(full, sizeof full, &len, "/");
     }
     if (append(full, sizeof full, &len, file)) {
-      sys::execve(full, argv, envp);
-      int e = errno;
+      int e = -sys::execve(full, argv, envp);
       if (e == EACCES) {
         saw_eacces = true;
       } else if (e != ENOENT && e != ENOTDIR && e != ENAMETOOLONG) {
@@ -632,19 +563,23 @@ bool is_slash_in(const char* s) {
   fail(p, Step::kExec, saw_eacces ? EACCES : ENOENT);
 }
 
+// The program process: its own session and group (no controlling terminal,
+// and kill(-pgid) reaches the program's group without touching the init).
+[[noreturn]] void program_main(const ChildPlan* p, int go_fd) {
+  close_fd(p->status_fd);
+  check(p, sys::setsid(), Step::kSetsid);
+  exec_program(p, go_fd);
+}
+
 // ------------------------------------------------------------ box init
 
-[[noreturn]] void run_init(const ChildPlan* p, pid_t program) {
-  // From here on the init only reaps and forwards. It keeps nothing open but
-  // the status pipe: holding the program's stdio would delay EOF for the host.
-  close_fd(p->err_fd);
-  if (p->status_fd > 0) (void)sys_close_range(0, static_cast<unsigned>(p->status_fd) - 1, 0);
-  (void)sys_close_range(static_cast<unsigned>(p->status_fd) + 1, ~0u, 0);
-  // The program may not ptrace or read the init's memory.
-  (void)sys::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  // The init is a copy of the host process: its argv and environment strings
-  // are the host's, and /proc/1/cmdline is world-readable. Overwrite them in
-  // this copy (the host's memory is not touched: it is copy-on-write).
+// Before the in-process init starts the program: it is a copy of the host
+// process, so (1) nobody in the box may read its memory (it holds a copy of
+// the host's), and (2) its argv and environment strings are the host's and
+// /proc/1/cmdline is world-readable: overwrite them in this copy (the host's
+// memory is copy-on-write). Both must be done before the program runs.
+void hide_host_copy(const ChildPlan* p) {
+  check(p, sys::prctl(PR_SET_DUMPABLE, 0), Step::kFork);
   if (p->host_args != nullptr) {
     volatile char* a = p->host_args;
     for (size_t i = 0; i < p->host_args_len; ++i) a[i] = 0;
@@ -652,6 +587,16 @@ bool is_slash_in(const char* s) {
     for (size_t i = 0; i < sizeof name && i < p->host_args_len; ++i) a[i] = name[i];
   }
   (void)sys::prctl(PR_SET_NAME, reinterpret_cast<unsigned long>("sbx-init"));
+}
+
+// The in-process init: used only where the child is a copy of the host
+// (no CLONE_VM), i.e. when no init image could be prepared.
+[[noreturn]] void run_init(const ChildPlan* p, pid_t program) {
+  // From here on the init only reaps and forwards. It keeps nothing open but
+  // the status pipe: holding the program's stdio would delay EOF for the host.
+  close_fd(p->err_fd);
+  if (p->status_fd > 0) (void)sys::close_range(0, static_cast<unsigned>(p->status_fd) - 1, 0);
+  (void)sys::close_range(static_cast<unsigned>(p->status_fd) + 1, ~0u, 0);
 
   int program_status = 0;
   bool program_done = false;
@@ -674,29 +619,56 @@ bool is_slash_in(const char* s) {
     // Forward to the program; if it is already gone the signal is moot.
     (void)sys::kill(program, sig);
   }
-  ssize_t w;
+  long w;
   do {
     w = sys::write(p->status_fd, &program_status, sizeof program_status);
-  } while (w < 0 && errno == EINTR);
+  } while (w == -EINTR);
   // Leaving ends the pid namespace: the kernel kills whatever the program
   // left behind.
   sys::exit_group(0);
 }
 
-// The program process: its own session and group (no controlling terminal,
-// and kill(-pgid) reaches the program's group without touching the init).
-[[noreturn]] void program_main(const ChildPlan* p) {
-  close_fd(p->status_fd);
-  if (sys::setsid() < 0) fail(p, Step::kSetsid, errno);
-  exec_program(p);
+// Replaces this process (pid 1 of the box) with the init image: a small
+// static program of its own, so the init holds none of the host's memory.
+[[noreturn]] void exec_init_image(const ChildPlan* p, pid_t program, int go_wr) {
+  // Keep only the status pipe (the image's output), the go pipe (it
+  // releases the program), the error pipe and the image itself (those two
+  // close on exec).
+  int keep[4] = {p->err_fd, p->status_fd, p->init_image_fd, go_wr};
+  for (int i = 0; i < 3; ++i)
+    for (int j = i + 1; j < 4; ++j)
+      if (keep[j] < keep[i]) {
+        int t = keep[i];
+        keep[i] = keep[j];
+        keep[j] = t;
+      }
+  check(p, close_except(0, keep, 4, 0), Step::kInitExec);
+  // Pipes are opened close-on-exec (like every fd sbx makes): the image
+  // needs these two across this execve.
+  check(p, sys::fcntl(p->status_fd, F_SETFD, 0), Step::kInitExec);
+  check(p, sys::fcntl(go_wr, F_SETFD, 0), Step::kInitExec);
+  char status_arg[16], pid_arg[16], go_arg[16];
+  size_t len = 0;
+  status_arg[0] = '\0';
+  append_uint(status_arg, sizeof status_arg, &len, static_cast<unsigned>(p->status_fd));
+  len = 0;
+  pid_arg[0] = '\0';
+  append_uint(pid_arg, sizeof pid_arg, &len, static_cast<unsigned>(program));
+  len = 0;
+  go_arg[0] = '\0';
+  append_uint(go_arg, sizeof go_arg, &len, static_cast<unsigned>(go_wr));
+  char name[] = "sbx-init";
+  char* argv[] = {name, status_arg, pid_arg, go_arg, nullptr};
+  char* envp[] = {nullptr};
+  fail(p, Step::kInitExec, -sys::execveat(p->init_image_fd, "", argv, envp, AT_EMPTY_PATH));
 }
 
 #if defined(__x86_64__)
 // clone(CLONE_VM | CLONE_VFORK) onto a separate stack, calling FN(ARG) there.
-// The init (itself a copy of a possibly large host) is suspended until the
-// program has executed or failed, so sharing its memory is safe, and no page
-// tables are copied. glibc's clone() is not used: TSan intercepts it and
-// would take locks that were copied from the host in an unknown state.
+// The caller is suspended until the program has executed or failed, so
+// sharing its memory is safe, and no page tables are copied. glibc's clone()
+// is not used: TSan intercepts it and would take locks copied in unknown
+// states.
 extern "C" long sbx_raw_clone_vfork(unsigned long flags, void* stack_top, void (*fn)(const void*), const void* arg);
 asm(R"(
   .text
@@ -729,57 +701,228 @@ sbx_raw_clone_vfork:
   .size sbx_raw_clone_vfork, .-sbx_raw_clone_vfork
 )");
 
-void program_trampoline(const void* arg) { program_main(static_cast<const ChildPlan*>(arg)); }
+void program_trampoline(const void* arg) { program_main(static_cast<const ChildPlan*>(arg), -1); }
 
+// Returns the program's pid or -errno.
 long start_program(const ChildPlan* p) {
-  // The program's stack lives in the init's own frame: the init does not
-  // run until the program has executed or exited.
+  // The program's stack lives in this frame: we do not run until the program
+  // has executed or exited.
   alignas(16) char stack[64 * 1024];
-  long r = sbx_raw_clone_vfork(CLONE_VM | CLONE_VFORK | SIGCHLD, stack + sizeof stack, program_trampoline, p);
+  return sbx_raw_clone_vfork(CLONE_VM | CLONE_VFORK | SIGCHLD, stack + sizeof stack, program_trampoline, p);
+}
+
+// With the init image, pid 1 must already be the image when the program
+// starts running untrusted code: until then pid 1 shares the host's memory.
+// So the program is cloned without CLONE_VFORK, prepares everything, and
+// waits on the go pipe; the image's first act is to write to it.
+struct ProgramStart {
+  const ChildPlan* plan;
+  int go_rd;
+  int go_wr;
+};
+
+void gated_program_trampoline(const void* arg) {
+  const auto* s = static_cast<const ProgramStart*>(arg);
+  close_fd(s->go_wr);  // only pid 1 may release the program
+  program_main(s->plan, s->go_rd);
+}
+
+// Returns the program's pid (and *GO_WR) or -errno.
+long start_gated_program(const ChildPlan* p, int* go_wr) {
+  int go[2];
+  long r = sys::raw(SYS_pipe2, sys::L(go), O_CLOEXEC);
+  if (r < 0) return r;
+  // The start record sits at the bottom of the program's own stack (which
+  // grows down from the top), outside this frame: we go on running and
+  // calling functions while the program reads it.
+  auto* start = static_cast<ProgramStart*>(p->program_stack);
+  start->plan = p;
+  start->go_rd = go[0];
+  start->go_wr = go[1];
+  char* top = static_cast<char*>(p->program_stack) + p->program_stack_size;
+  r = sbx_raw_clone_vfork(CLONE_VM | SIGCHLD, top, gated_program_trampoline, start);
+  close_fd(go[0]);
   if (r < 0) {
-    errno = static_cast<int>(-r);
-    return -1;
+    close_fd(go[1]);
+    return r;
   }
+  *go_wr = go[1];
   return r;
 }
+
+// clone3 with CLONE_VM onto the stack given in ARGS, calling FN(ARG) there.
+extern "C" long sbx_raw_clone3(void* args, size_t size, void (*fn)(const void*), const void* arg);
+asm(R"(
+  .text
+  .p2align 4
+  .globl sbx_raw_clone3
+  .hidden sbx_raw_clone3
+  .type sbx_raw_clone3, @function
+sbx_raw_clone3:
+  movq %rdx, %r8
+  movq %rcx, %r9
+  movl $435, %eax
+  syscall
+  testq %rax, %rax
+  jnz 1f
+  xorl %ebp, %ebp
+  movq %r9, %rdi
+  andq $-16, %rsp
+  callq *%r8
+  movl $127, %edi
+  movl $231, %eax
+  syscall
+  hlt
+1:
+  ret
+  .size sbx_raw_clone3, .-sbx_raw_clone3
+)");
+
+void child_trampoline(const void* arg) { child_main(static_cast<const ChildPlan*>(arg)); }
+
+// Writes CONTENT to /proc/PID/NAME; 0 or -errno.
+int write_proc(pid_t pid, const char* name, const char* content) {
+  char path[64];
+  size_t len = 0;
+  path[0] = '\0';
+  append(path, sizeof path, &len, "/proc/");
+  append_uint(path, sizeof path, &len, static_cast<unsigned>(pid));
+  append(path, sizeof path, &len, "/");
+  append(path, sizeof path, &len, name);
+  int fd = sys::openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  long w = sys::write(fd, content, c_strlen(content));
+  close_fd(fd);
+  return w < 0 ? static_cast<int>(w) : 0;
+}
+
+// The shim shares the host's fd table: it closes only the fds the parent
+// handed over to it (sync_fd, err_fd, status_fd), each exactly once.
+[[noreturn]] void shim_fail(const ChildPlan* p, Step step, int err) {
+  ChildError e{static_cast<int32_t>(step), err, -1};
+  long r;
+  do {
+    r = sys::write(p->err_fd, &e, sizeof e);
+  } while (r == -EINTR);
+  close_fd(p->err_fd);
+  close_fd(p->status_fd);
+  sys::exit_group(125);
+}
+
+[[noreturn]] void shim_main(const ChildPlan* p) {
+  // Host handlers must never run here (this is not a host thread).
+  reset_signal_dispositions();
+  // The plan lives in the spawning thread's frame, which is gone once the
+  // host has seen EOF on the error pipe: keep what is needed after that.
+  const int status_fd = p->status_fd;
+  const bool box_init = p->box_init;
+
+  struct clone_args a;
+  for (size_t i = 0; i < sizeof a; ++i) reinterpret_cast<volatile char*>(&a)[i] = 0;
+  a.flags = CLONE_VM | CLONE_PIDFD | p->ns_flags;
+  a.pidfd = reinterpret_cast<uint64_t>(&p->shared->init_pidfd);
+  a.exit_signal = SIGCHLD;  // to the shim, which waits for it
+  a.stack = reinterpret_cast<uint64_t>(p->child_stack);
+  a.stack_size = p->child_stack_size;
+  long pid = sbx_raw_clone3(&a, sizeof a, child_trampoline, p);
+  close_fd(p->sync_fd);  // the box process has its own copy (or none: failed)
+  if (pid < 0) shim_fail(p, Step::kClone, static_cast<int>(-pid));
+  p->shared->init_pid = static_cast<int>(pid);
+
+  if (p->uid_map != nullptr) {
+    int r = 0;
+    if (p->deny_setgroups) r = write_proc(static_cast<pid_t>(pid), "setgroups", "deny\n");
+    if (r == 0) r = write_proc(static_cast<pid_t>(pid), "uid_map", p->uid_map);
+    if (r == 0) r = write_proc(static_cast<pid_t>(pid), "gid_map", p->gid_map);
+    if (r < 0) {
+      (void)sys::kill(static_cast<pid_t>(pid), SIGKILL);
+      int st;
+      while (sys::wait4(static_cast<pid_t>(pid), &st, __WALL) == -EINTR) {
+      }
+      shim_fail(p, Step::kIdMap, -r);
+    }
+  }
+  char go = 1;
+  long w;
+  do {
+    w = sys::write(p->sync_wr_fd, &go, 1);
+  } while (w == -EINTR);
+  // From here on only the box process reports errors; the host sees EOF
+  // once it has executed. P must not be touched after this line.
+  close_fd(p->err_fd);
+
+  int st = 0;
+  long r;
+  do {
+    r = sys::wait4(static_cast<pid_t>(pid), &st, __WALL);
+  } while (r == -EINTR);
+  if (!box_init) {
+    // No init to report the program's status: the program is our child.
+    do {
+      w = sys::write(status_fd, &st, sizeof st);
+    } while (w == -EINTR);
+  }
+  close_fd(status_fd);
+  // The box process's end as our exit code: 128+N for signal N.
+  sys::exit_group(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+void shim_trampoline(const void* arg) { shim_main(static_cast<const ChildPlan*>(arg)); }
 #else
 long start_program(const ChildPlan* p) {
-  long pid = syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid == 0) program_main(p);
+  long pid = sys::raw(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) program_main(p, -1);
   return pid;
 }
 #endif
 
 }  // namespace
 
+#if defined(__x86_64__)
+long clone3_shim(struct clone_args* args, const ChildPlan* plan) {
+  return sbx_raw_clone3(args, sizeof *args, shim_trampoline, plan);
+}
+#endif
+
 void child_main(const ChildPlan* p) {
   // The parent blocked every signal around clone3; handlers inherited from
   // the host must never run here.
   reset_signal_dispositions();
-  if (close_except(3, p->keep_fds, p->n_keep, 0) < 0) fail(p, Step::kCloseFds, errno);
+  check(p, close_except(3, p->keep_fds, p->n_keep, 0), Step::kCloseFds);
 
   char byte;
-  ssize_t r;
+  long r;
   do {
     r = sys::read(p->sync_fd, &byte, 1);
-  } while (r < 0 && errno == EINTR);
+  } while (r == -EINTR);
   if (r != 1) sys::exit_group(125);  // the parent gave up; it reports why
   close_fd(p->sync_fd);
 
-  if (p->early_identity) set_ids(p, Step::kNone);
-  if (sys::setsid() < 0) fail(p, Step::kSetsid, errno);
-  if (p->set_hostname && sys::sethostname(p->hostname, p->hostname_len) < 0) fail(p, Step::kHostname, errno);
+  if (p->early_identity) set_ids(p);
+  check(p, sys::setsid(), Step::kSetsid);
+  if (p->set_hostname) check(p, sys::sethostname(p->hostname, p->hostname_len), Step::kHostname);
   if (p->loopback_up) bring_loopback_up(p);
   if (p->mount_ns) build_filesystem(p);
   drop_identity(p);
 
-  if (!p->box_init) exec_program(p);
+  if (!p->box_init) exec_program(p, -1);
 
   // Signals stay blocked in the init: a blocked signal is queued even for a
   // pid-namespace init (which would otherwise discard signals it has no
   // handler for), and sigtimedwait picks them up for forwarding.
+#if defined(__x86_64__)
+  if (p->init_image_fd >= 0) {
+    int go_wr = -1;
+    long gated = start_gated_program(p, &go_wr);
+    check(p, gated, Step::kFork);
+    exec_init_image(p, static_cast<pid_t>(gated), go_wr);
+  }
+#endif
+  // Classic mode only (this process is a private copy of the host here;
+  // in shim mode it shares the host's memory and must never touch it).
+  hide_host_copy(p);
   long pid = start_program(p);
-  if (pid < 0) fail(p, Step::kFork, errno);
+  check(p, pid, Step::kFork);
   run_init(p, static_cast<pid_t>(pid));
 }
 
@@ -809,6 +952,9 @@ const char* step_name(Step s) {
     case Step::kCapClear: return "capset";
     case Step::kNoNewPrivs: return "no_new_privs";
     case Step::kFork: return "fork";
+    case Step::kInitExec: return "init_exec";
+    case Step::kClone: return "clone3";
+    case Step::kIdMap: return "id_map";
     case Step::kStdio: return "stdio";
     case Step::kPreserveFd: return "preserve_fd";
     case Step::kChdir: return "chdir";

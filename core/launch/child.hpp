@@ -7,6 +7,7 @@
 // ChildError through a close-on-exec pipe, after which the child _exits.
 #pragma once
 
+#include <linux/sched.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -40,6 +41,9 @@ enum class Step : int32_t {
   kCapClear,
   kNoNewPrivs,
   kFork,
+  kInitExec,
+  kClone,  // the shim's clone3 of the box process
+  kIdMap,  // the shim writing setgroups/uid_map/gid_map
   kStdio,
   kPreserveFd,
   kChdir,
@@ -77,6 +81,13 @@ struct MountOp {
   bool check_identity; // kBind: the source must still be (src_dev, src_ino)
   dev_t src_dev;
   ino_t src_ino;
+};
+
+// Written by the shim (shared memory), read by the parent after the error
+// pipe reached EOF.
+struct ShimShared {
+  volatile int init_pidfd;  // pidfd of the box process, in the host's fd table
+  volatile int init_pid;
 };
 
 struct ChildPlan {
@@ -119,15 +130,42 @@ struct ChildPlan {
   const char* const* envp;
   const char* path_value;  // PATH for the program search, may be nullptr
 
-  // The host's argv/environment strings, which the box init (a copy of the
-  // host process) overwrites in its own memory so /proc/1/cmdline shows
-  // nothing of the host.
+  // The box init image (a memfd holding core/launch/init_image), or -1:
+  // then the init stays a copy of the host process (the fallback when the
+  // child could not share the host's memory or no image is available).
+  int init_image_fd;
+  // Shim mode (x86-64): the host's direct child is a shim that shares the
+  // host's memory and fd table, never executes anything, and is the parent
+  // of the box process. It clones the box process (NS_FLAGS), writes its id
+  // maps, releases it (SYNC_WR), then waits for it. The host therefore never
+  // has an exec'ed child of its own: no SIGCHLD, invisible to waitpid(-1).
+  ShimShared* shared;
+  unsigned long ns_flags;
+  void* child_stack;
+  size_t child_stack_size;
+  void* program_stack;  // the program's own stack before it executes
+  size_t program_stack_size;
+  int sync_wr_fd;
+  const char* uid_map;  // nullptr: no user namespace (nothing to write)
+  const char* gid_map;
+  bool deny_setgroups;
+
+  // The host's argv/environment strings, which an in-process init (a copy
+  // of the host process) overwrites in its own memory so /proc/1/cmdline
+  // shows nothing of the host.
   char* host_args;
   size_t host_args_len;
 };
 
 // Runs in the cloned child; never returns.
 [[noreturn]] void child_main(const ChildPlan* plan);
+
+#if defined(__x86_64__)
+// clone3(ARGS) where ARGS has CLONE_VM|CLONE_FILES and a stack: the shim runs
+// on that stack (see ChildPlan). Returns its pid or -errno (errno untouched).
+long clone3_shim(struct clone_args* args, const ChildPlan* plan);
+#define SBX_HAVE_SHIM 1
+#endif
 
 const char* step_name(Step s);
 

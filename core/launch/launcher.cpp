@@ -4,11 +4,13 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -17,6 +19,7 @@
 #include "core/common/error.hpp"
 #include "core/common/util.hpp"
 #include "core/launch/child.hpp"
+#include "core/launch/init_image.hpp"
 
 namespace sbx {
 
@@ -95,6 +98,36 @@ void write_proc_file(int dirfd, const char* name, const std::string& content) {
 // Blocks every signal in the calling thread around clone3 so no host handler
 // runs in the child before it resets dispositions (the raw syscall also
 // blocks glibc's internal signals).
+}  // namespace
+
+StackMapping::StackMapping(size_t size) : len_(size + 4096) {
+  void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (m == MAP_FAILED) throw_system("clone3", "mmap of a child stack", errno);
+  map_ = m;
+  // A guard page below: an overflow faults instead of writing host memory.
+  if (mprotect(map_, 4096, PROT_NONE) < 0) throw_system("clone3", "guard page of a child stack", errno);
+}
+
+StackMapping& StackMapping::operator=(StackMapping&& o) noexcept {
+  if (this != &o) {
+    if (map_ != nullptr) munmap(map_, len_);
+    map_ = o.map_;
+    len_ = o.len_;
+    o.map_ = nullptr;
+    o.len_ = 0;
+  }
+  return *this;
+}
+
+StackMapping::~StackMapping() {
+  if (map_ != nullptr) munmap(map_, len_);
+}
+
+void* StackMapping::base() const { return static_cast<char*>(map_) + 4096; }
+size_t StackMapping::size() const { return len_ - 4096; }
+
+namespace {
+
 class SignalBlock {
  public:
   SignalBlock() {
@@ -146,6 +179,12 @@ void reap_blocking(int pidfd) {
          errno == EINTR) {
   }
 }
+
+namespace {
+std::atomic<bool> g_force_classic{false};
+}  // namespace
+
+void force_classic_launch_for_tests(bool on) { g_force_classic.store(on); }
 
 Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   spec.validate();
@@ -257,6 +296,17 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   std::sort(preserve.begin(), preserve.end());
   std::vector<int> keep = {0, 1, 2, sync_rd.get(), err_wr.get()};
   if (status_wr) keep.push_back(status_wr.get());
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer models the life of every fd; it cannot see the shim
+  // close the fds the host hands it (in the shared fd table) and then
+  // reports the host reusing those numbers as races. TSan builds therefore
+  // test the classic mode; the other builds test the shim.
+  const bool classic = true;
+#else
+  const bool classic = g_force_classic.load();
+#endif
+  const int image_fd = out.box_init && !classic ? init_image_fd() : -1;
+  if (image_fd >= 0) keep.push_back(image_fd);
   for (int s : src)
     if (s >= 0) keep.push_back(s);
   keep.insert(keep.end(), preserve.begin(), preserve.end());
@@ -318,24 +368,72 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   plan.envp = envp.data();
   plan.path_value = path_value;
 
+  plan.init_image_fd = image_fd;
+
+  // Shim mode (x86-64 with the init image): nothing the host starts ever
+  // copies the host's page tables, so the cost of a box does not grow with
+  // the size of the host (a JVM, a Go runtime), and the host never has an
+  // exec'ed child of its own (see ChildPlan::shared). Otherwise the classic
+  // mode: the box process is a copy of the host and its direct child.
+#if defined(SBX_HAVE_SHIM)
+  const bool shim = !classic && (image_fd >= 0 || !out.box_init);
+#else
+  const bool shim = false;
+#endif
+  launch::ShimShared shared{-1, -1};
+  if (shim) {
+    out.stacks[0] = StackMapping(64 * 1024);   // the shim
+    out.stacks[1] = StackMapping(512 * 1024);  // the box process (and the program's vfork)
+    plan.shared = &shared;
+    plan.ns_flags = clone_flags_for(ns);
+    // The box process's stack grows down from the top; the program's own
+    // (until it executes) is the bottom 64 KiB.
+    constexpr size_t kProgramStack = 64 * 1024;
+    plan.program_stack = out.stacks[1].base();
+    plan.program_stack_size = kProgramStack;
+    plan.child_stack = static_cast<char*>(out.stacks[1].base()) + kProgramStack;
+    plan.child_stack_size = out.stacks[1].size() - kProgramStack;
+    plan.sync_wr_fd = sync_wr.get();
+    plan.uid_map = userns ? uid_map.c_str() : nullptr;
+    plan.gid_map = userns ? gid_map.c_str() : nullptr;
+    plan.deny_setgroups = userns && !root;
+  }
+
   int pidfd = -1;
   struct clone_args args;
   memset(&args, 0, sizeof args);
-  args.flags = CLONE_PIDFD | clone_flags_for(ns);
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   // No exit signal: the host gets no SIGCHLD for boxes, and a host that
-  // calls waitpid(-1) (without __WALL) cannot steal the status.
+  // calls waitpid(-1) (without __WALL) cannot steal the status. (The process
+  // cloned here never executes anything in shim mode; an execve would make
+  // the kernel switch it to SIGCHLD.)
   args.exit_signal = 0;
 
   out.start_ns = monotonic_ns();
   long pid;
+  int clone_errno = 0;
   {
     SignalBlock block;
-    pid = syscall(SYS_clone3, &args, sizeof args);
-    if (pid == 0) launch::child_main(&plan);  // never returns
+#if defined(SBX_HAVE_SHIM)
+    if (shim) {
+      // Shares memory and the fd table with the host; no namespaces: the
+      // box process it clones gets those.
+      args.flags = CLONE_PIDFD | CLONE_VM | CLONE_FILES;
+      args.stack = reinterpret_cast<uint64_t>(out.stacks[0].base());
+      args.stack_size = out.stacks[0].size();
+      pid = launch::clone3_shim(&args, &plan);
+      if (pid < 0) clone_errno = static_cast<int>(-pid);
+    } else
+#endif
+    {
+      args.flags = CLONE_PIDFD | clone_flags_for(ns);
+      pid = syscall(SYS_clone3, &args, sizeof args);
+      if (pid == 0) launch::child_main(&plan);  // never returns
+      if (pid < 0) clone_errno = errno;
+    }
   }
   if (pid < 0) {
-    int e = errno;
+    int e = clone_errno;
     std::string msg = "clone3: " + errno_text(e);
     if (e == EPERM && !userns)
       msg += " (namespaces without a user namespace need CAP_SYS_ADMIN; enable SBX_NS_USER)";
@@ -345,34 +443,54 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   }
   out.pid = static_cast<pid_t>(pid);
   out.pidfd.reset(pidfd);
+  out.shim = shim;
 
-  // The child holds its own copies now.
-  sync_rd.reset();
-  err_wr.reset();
-  status_wr.reset();
-  child_owned.clear();
+  if (shim) {
+    // The shim shares our fd table and closes these itself, each once:
+    // closing them here too could close an unrelated fd that reused the
+    // number. The stdio ends stay open until the box process has them.
+    (void)sync_rd.release();
+    (void)err_wr.release();
+    (void)status_wr.release();
+  } else {
+    // The child holds its own copies now.
+    sync_rd.reset();
+    err_wr.reset();
+    status_wr.reset();
+    child_owned.clear();
+  }
 
   auto abort_child = [&]() {
-    syscall(SYS_pidfd_send_signal, out.pidfd.get(), SIGKILL, nullptr, 0);
+    if (shim) {
+      // Kill the box process if it exists; the shim then reaps it and exits.
+      if (shared.init_pidfd >= 0) {
+        syscall(SYS_pidfd_send_signal, shared.init_pidfd, SIGKILL, nullptr, 0);
+        close(shared.init_pidfd);
+      }
+    } else {
+      syscall(SYS_pidfd_send_signal, out.pidfd.get(), SIGKILL, nullptr, 0);
+    }
     reap_blocking(out.pidfd.get());
   };
 
   try {
-    if (userns) {
-      std::string dir = "/proc/" + std::to_string(pid);
-      UniqueFd procdir(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (!procdir) throw_system("uid_map", "open " + dir, errno);
-      // The directory fd pins the process: if the child died and the pid
-      // was reused before the open, the pidfd says so now.
-      if (syscall(SYS_pidfd_send_signal, out.pidfd.get(), 0, nullptr, 0) < 0)
-        throw Error(SBX_E_SETUP, "uid_map", errno, "the box process died before its id maps were written");
-      if (!root) write_proc_file(procdir.get(), "setgroups", "deny\n");
-      write_proc_file(procdir.get(), "uid_map", uid_map);
-      write_proc_file(procdir.get(), "gid_map", gid_map);
+    if (!shim) {
+      if (userns) {
+        std::string dir = "/proc/" + std::to_string(pid);
+        UniqueFd procdir(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!procdir) throw_system("uid_map", "open " + dir, errno);
+        // The directory fd pins the process: if the child died and the pid
+        // was reused before the open, the pidfd says so now.
+        if (syscall(SYS_pidfd_send_signal, out.pidfd.get(), 0, nullptr, 0) < 0)
+          throw Error(SBX_E_SETUP, "uid_map", errno, "the box process died before its id maps were written");
+        if (!root) write_proc_file(procdir.get(), "setgroups", "deny\n");
+        write_proc_file(procdir.get(), "uid_map", uid_map);
+        write_proc_file(procdir.get(), "gid_map", gid_map);
+      }
+      char go = 1;
+      if (write(sync_wr.get(), &go, 1) != 1) throw_system("sync", "release the box process", errno);
+      sync_wr.reset();
     }
-    char go = 1;
-    if (write(sync_wr.get(), &go, 1) != 1) throw_system("sync", "release the box process", errno);
-    sync_wr.reset();
 
     // EOF means execve succeeded (the pipe is close-on-exec); a record means
     // a step failed.
@@ -384,8 +502,27 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
       if (n <= 0) break;
       got += static_cast<size_t>(n);
     }
-    if (got == sizeof ce) throw child_error(ce, plan, mp, spec);
+    if (got == sizeof ce) {
+      auto step = static_cast<Step>(ce.step);
+      if (step == Step::kClone || step == Step::kIdMap) {
+        std::string msg = std::string(step == Step::kClone ? "clone3" : "writing the id maps") + ": " + errno_text(ce.err);
+        if (step == Step::kClone && ce.err == EPERM && !userns)
+          msg += " (namespaces without a user namespace need CAP_SYS_ADMIN; enable SBX_NS_USER)";
+        else if (step == Step::kClone && (ce.err == EPERM || ce.err == ENOSPC))
+          msg += " (user namespaces may be restricted: see 'sbx check')";
+        throw Error(SBX_E_SETUP, launch::step_name(step), ce.err, msg);
+      }
+      throw child_error(ce, plan, mp, spec);
+    }
     if (got != 0) throw Error(SBX_E_INTERNAL, "error_pipe", 0, "short error record from the box process");
+    if (shim) {
+      if (shared.init_pidfd < 0) throw Error(SBX_E_INTERNAL, "clone3", 0, "the shim reported no box process");
+      out.signal_fd.reset(shared.init_pidfd);
+      shared.init_pidfd = -1;
+      out.pid = shared.init_pid;  // the box process, not the shim
+      sync_wr.reset();
+      child_owned.clear();
+    }
   } catch (...) {
     abort_child();
     throw;

@@ -17,11 +17,14 @@ namespace sbx {
 
 Process::Process(Launched&& l)
     : pidfd_(std::move(l.pidfd)),
+      signal_fd_(std::move(l.signal_fd)),
+      shim_(l.shim),
       status_rd_(std::move(l.status_rd)),
       pid_(l.pid),
       box_init_(l.box_init),
       start_ns_(l.start_ns) {
   for (int i = 0; i < 3; ++i) stdio_[i] = std::move(l.stdio[i]);
+  for (int i = 0; i < 2; ++i) stacks_[i] = std::move(l.stacks[i]);
   rec_.pid = pid_;
 }
 
@@ -30,10 +33,16 @@ Process::~Process() { terminate(); }
 void Process::terminate() {
   std::lock_guard<std::mutex> lk(mu_);
   if (reaped_ || !pidfd_) return;
-  try_end_locked();
+  try {
+    try_end_locked();
+  } catch (const Error&) {
+    // Reported to waiters; terminating must go on regardless.
+  }
+  if (reaped_) return;
   // After the program ended the init is already on its way out; SIGKILL
-  // only makes sure nothing can keep the namespace alive.
-  syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  // only makes sure nothing can keep the namespace alive. (In shim mode the
+  // shim then reaps the box process and exits by itself.)
+  syscall(SYS_pidfd_send_signal, signal_target(), SIGKILL, nullptr, 0);
   if (!ended_) sent_signals_ |= 1ull << (SIGKILL - 1);
   siginfo_t si{};
   while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | __WALL) < 0) {
@@ -66,7 +75,11 @@ void Process::record_siginfo_locked(const siginfo_t& si) {
       return;
     }
   }
-  if (si.si_code == CLD_EXITED) {
+  if (si.si_code == CLD_EXITED && shim_ && si.si_status >= 128) {
+    // The shim mirrors the box process's death by signal N as 128+N.
+    rec_.kind = SBX_EXIT_SIGNALED;
+    rec_.signal = si.si_status - 128;
+  } else if (si.si_code == CLD_EXITED) {
     rec_.kind = SBX_EXIT_EXITED;
     rec_.code = si.si_status;
   } else {
@@ -96,7 +109,18 @@ void Process::reap_nonblocking_locked() {
   do {
     r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | WNOHANG | __WALL);
   } while (r < 0 && errno == EINTR);
-  if (r < 0) throw_system("waitid", "waitid on pidfd", errno);
+  if (r < 0) {
+    int e = errno;
+    if (e == ECHILD) {
+      // Someone else in this process reaped it (waitpid(-1, __WALL) or
+      // waitid(P_ALL, __WALL)): the status is lost; never invent one.
+      reaped_ = true;
+      throw Error(SBX_E_SYSTEM, "waitid", e,
+                  "the box process was reaped by another part of this program "
+                  "(a waitpid(-1, __WALL) or waitid(P_ALL, __WALL) elsewhere); its status is lost");
+    }
+    throw_system("waitid", "waitid on pidfd", e);
+  }
   if (si.si_pid == 0) return;
   reaped_ = true;
   if (!ended_) record_siginfo_locked(si);
@@ -202,7 +226,7 @@ int Process::kill(int sig) {
   // A process that has ended (a zombie not yet reaped) still accepts
   // signals through its pidfd; it must read as gone.
   if (try_end_locked()) return SBX_E_STATE;
-  if (syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) < 0) {
+  if (syscall(SYS_pidfd_send_signal, signal_target(), sig, nullptr, 0) < 0) {
     int e = errno;
     if (e == ESRCH) return SBX_E_STATE;  // exited, not yet reaped
     throw_system("kill", "pidfd_send_signal", e);

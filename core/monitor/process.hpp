@@ -56,9 +56,13 @@ class Process {
   void record_raw_status_locked(int raw);
   void record_siginfo_locked(const siginfo_t& si);
   void finalize_locked();
+  int signal_target() const { return signal_fd_ ? signal_fd_.get() : pidfd_.get(); }
 
   std::mutex mu_;
-  UniqueFd pidfd_;
+  UniqueFd pidfd_;      // the host's direct child: waited for, reaped
+  UniqueFd signal_fd_;  // the box process, when it is not pidfd_'s process
+  bool shim_;
+  StackMapping stacks_[2];  // freed only after the reap
   UniqueFd status_rd_;
   UniqueFd stdio_[3];
   pid_t pid_;

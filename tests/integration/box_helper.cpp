@@ -464,11 +464,18 @@ std::string Resources::describe() const {
 
 Resources snapshot() {
   Resources r;
-  // fds: entries of /proc/self/fd, minus the one opendir uses.
+  // fds: entries of /proc/self/fd, minus the one opendir uses and the
+  // library's box init image (a memfd created once, on first use, and kept
+  // for the life of the process by design).
   if (DIR* d = opendir("/proc/self/fd")) {
     int n = 0;
-    while (struct dirent* e = readdir(d))
-      if (e->d_name[0] != '.') ++n;
+    while (struct dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      char target[256];
+      ssize_t len = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+      if (len > 0 && std::string(target, static_cast<size_t>(len)).rfind("/memfd:sbx-init", 0) == 0) continue;
+      ++n;
+    }
     closedir(d);
     r.fds = n - 1;
   }

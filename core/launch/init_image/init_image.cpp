@@ -1,0 +1,97 @@
+// The box init image: pid 1 of a box with a pid namespace.
+//
+// A small static program with no libc, executed by the box's setup process
+// (from a sealed memfd) once the program has been started, so that pid 1
+// holds none of the host's memory. Its whole job:
+//   - reap every process of the box (orphans included),
+//   - forward every catchable signal it receives to the program,
+//   - when the program ends, write its raw wait status (4 bytes) to the
+//     status pipe and exit, which makes the kernel kill what is left.
+// Invoked as: sbx-init STATUS_FD PROGRAM_PID GO_FD (first writes one byte to
+// GO_FD: the program waits for it before it executes). Every signal is already
+// blocked (the mask survives execve), so signals queue for sigtimedwait even
+// though a pid-namespace init would otherwise drop signals without handlers.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "core/launch/raw_syscalls.hpp"
+
+namespace {
+
+long parse_long(const char* s) {
+  long v = 0;
+  if (s == nullptr || *s == '\0') return -1;
+  for (; *s != '\0'; ++s) {
+    if (*s < '0' || *s > '9') return -1;
+    v = v * 10 + (*s - '0');
+    if (v > 0x7fffffff) return -1;
+  }
+  return v;
+}
+
+[[noreturn]] void init_main(long argc, char** argv) {
+  using namespace sbx;
+  if (argc < 4) sys::exit_group(125);
+  const long status_fd = parse_long(argv[1]);
+  const long program = parse_long(argv[2]);
+  const long go_fd = parse_long(argv[3]);
+  if (status_fd < 0 || program <= 0 || go_fd < 0) sys::exit_group(125);
+  // pid 1 is this image now (it no longer shares the host's memory): let the
+  // program, which has been waiting for this, execute.
+  char go = 1;
+  long g;
+  do {
+    g = sys::write(static_cast<int>(go_fd), &go, 1);
+  } while (g == -EINTR);
+  (void)sys::close(static_cast<int>(go_fd));
+
+  // The program may not ptrace or read the init.
+  (void)sys::prctl(PR_SET_DUMPABLE, 0);
+  (void)sys::prctl(PR_SET_NAME, reinterpret_cast<unsigned long>("sbx-init"));
+
+  int program_status = 0;
+  bool program_done = false;
+  while (!program_done) {
+    siginfo_t si;
+    int sig = sys::sigtimedwait_all(&si);
+    if (sig < 0) continue;  // EINTR
+    if (sig == SIGCHLD) {
+      for (;;) {
+        int st = 0;
+        pid_t r = sys::wait4(-1, &st, WNOHANG | __WALL);
+        if (r <= 0) break;
+        if (r == program) {
+          program_status = st;
+          program_done = true;
+        }
+      }
+      continue;
+    }
+    (void)sys::kill(static_cast<pid_t>(program), sig);
+  }
+  long w;
+  do {
+    w = sys::write(static_cast<int>(status_fd), &program_status, sizeof program_status);
+  } while (w == -EINTR);
+  sys::exit_group(0);
+}
+
+}  // namespace
+
+// The kernel enters here with argc at (%rsp), argv after it.
+extern "C" [[noreturn]] void sbx_init_start_c(long* sp) { init_main(sp[0], reinterpret_cast<char**>(sp + 1)); }
+
+asm(R"(
+  .text
+  .globl _start
+  .type _start, @function
+_start:
+  xorl %ebp, %ebp
+  movq %rsp, %rdi
+  andq $-16, %rsp
+  callq sbx_init_start_c
+  hlt
+  .size _start, .-_start
+)");
