@@ -322,10 +322,12 @@ SBX_API int sbx_box_interrupt(sbx_box *box, sbx_error **err);
  * SBX_E_STATE once the process has been reaped. */
 SBX_API int sbx_proc_kill(sbx_proc *proc, int sig, sbx_error **err);
 
-/* Host pid of the process (the box init when a pid namespace is used). */
+/* Host pid of the box process (its pid-1 init when a pid namespace is used),
+ * for display; use the handle, never the pid, to signal it. */
 SBX_API int sbx_proc_pid(const sbx_proc *proc, pid_t *out);
-/* A pollable fd: readable once the process has ended. Borrowed from PROC;
- * do not close it, do not wait on it with waitid yourself. */
+/* A pollable fd (a pidfd): readable once the box has ended and been torn
+ * down; call sbx_proc_wait(proc, 0, ...) then. Borrowed from PROC; do not
+ * close it, do not wait on it with waitid yourself. */
 SBX_API int sbx_proc_pollfd(const sbx_proc *proc, int *out);
 /* The host end of a SBX_STDIO_PIPE stream (write end for stdin, read end for
  * stdout/stderr). Ownership passes to the caller, who must close it; a
