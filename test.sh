@@ -10,6 +10,30 @@ set -euo pipefail
 cd "$(dirname "$0")"
 JOBS="$(nproc)"
 
+# The rootless variants run the build tree as an unprivileged user
+# (tests/run_as_user.sh), so every directory above it must be traversable by
+# others. If this checkout lives below a private directory (e.g. /root),
+# run the suite from a copy in a world-traversable temporary directory
+# instead of changing permissions of directories sbx does not own.
+if [ "$(id -u)" = 0 ] && [ -z "${SBX_TEST_RELOCATED:-}" ]; then
+  d="$PWD"
+  while [ "$d" != "/" ]; do
+    mode="$(stat -c %A "$d")"
+    case "${mode:9:1}" in x | t) ;; *)
+      copy="$(mktemp -d /tmp/sbx-test.XXXXXX)"
+      chmod 755 "$copy"
+      echo "== $d is not traversable by other users: running the suite from $copy"
+      tar --exclude=./build --exclude=./build-asan --exclude=./build-tsan -cf - . | tar -C "$copy" -xf -
+      rc=0
+      SBX_TEST_RELOCATED=1 bash "$copy/test.sh" || rc=$?
+      rm -rf "$copy"
+      exit $rc
+      ;;
+    esac
+    d="$(dirname "$d")"
+  done
+fi
+
 echo "== [1/3] normal build"
 cmake --preset dev >/dev/null
 cmake --build --preset dev
