@@ -16,6 +16,7 @@
 // Errors are kernel results (-errno), never errno: on x86-64 this code runs
 // in the host's memory and errno belongs to a host thread (raw_syscalls.hpp).
 #include "core/launch/child.hpp"
+#include "core/launch/init_loop.hpp"
 #include "core/launch/raw_syscalls.hpp"
 
 #include <fcntl.h>
@@ -598,34 +599,7 @@ void hide_host_copy(const ChildPlan* p) {
   if (p->status_fd > 0) (void)sys::close_range(0, static_cast<unsigned>(p->status_fd) - 1, 0);
   (void)sys::close_range(static_cast<unsigned>(p->status_fd) + 1, ~0u, 0);
 
-  int program_status = 0;
-  bool program_done = false;
-  while (!program_done) {
-    siginfo_t si;
-    int sig = sys::sigtimedwait_all(&si);
-    if (sig < 0) continue;  // EINTR
-    if (sig == SIGCHLD) {
-      for (;;) {
-        int st = 0;
-        pid_t r = sys::wait4(-1, &st, WNOHANG | __WALL);
-        if (r <= 0) break;
-        if (r == program) {
-          program_status = st;
-          program_done = true;
-        }
-      }
-      continue;
-    }
-    // Forward to the program; if it is already gone the signal is moot.
-    (void)sys::kill(program, sig);
-  }
-  long w;
-  do {
-    w = sys::write(p->status_fd, &program_status, sizeof program_status);
-  } while (w == -EINTR);
-  // Leaving ends the pid namespace: the kernel kills whatever the program
-  // left behind.
-  sys::exit_group(0);
+  run_init_loop(program, p->status_fd);
 }
 
 // Replaces this process (pid 1 of the box) with the init image: a small

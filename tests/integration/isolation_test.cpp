@@ -70,6 +70,15 @@ TEST(PidNamespace, BoxInitDoesNotExposeTheHostCommandLine) {
   EXPECT_EQ(r.out.find("sbx_integration_tests"), std::string::npos) << r.out;
 }
 
+TEST(PidNamespace, BoxInitIsNotReadableByTheProgram) {
+  // pid 1 is non-dumpable before the program may run: no environ, no exe
+  // link, no memory, no ptrace for the program (same uid, no capabilities).
+  auto r = sh("for f in environ mem; do cat /proc/1/$f >/dev/null 2>&1 && echo $f:readable || echo $f:denied; done; "
+              "readlink /proc/1/exe >/dev/null 2>&1 && echo exe:readable || echo exe:denied");
+  ASSERT_TRUE(r.exited(0)) << r.describe();
+  EXPECT_EQ(r.out, "environ:denied\nmem:denied\nexe:denied\n");
+}
+
 // ------------------------------------------------------------ uts namespace
 
 TEST(UtsNamespace, DefaultHostnameIsSbx) {

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "core/launch/init_loop.hpp"
 #include "core/launch/raw_syscalls.hpp"
 
 namespace {
@@ -38,6 +39,10 @@ long parse_long(const char* s) {
   const long program = parse_long(argv[2]);
   const long go_fd = parse_long(argv[3]);
   if (status_fd < 0 || program <= 0 || go_fd < 0) sys::exit_group(125);
+  // The program may not ptrace or read the init: set before it may run.
+  (void)sys::prctl(PR_SET_DUMPABLE, 0);
+  (void)sys::prctl(PR_SET_NAME, reinterpret_cast<unsigned long>("sbx-init"));
+
   // pid 1 is this image now (it no longer shares the host's memory): let the
   // program, which has been waiting for this, execute.
   char go = 1;
@@ -47,35 +52,7 @@ long parse_long(const char* s) {
   } while (g == -EINTR);
   (void)sys::close(static_cast<int>(go_fd));
 
-  // The program may not ptrace or read the init.
-  (void)sys::prctl(PR_SET_DUMPABLE, 0);
-  (void)sys::prctl(PR_SET_NAME, reinterpret_cast<unsigned long>("sbx-init"));
-
-  int program_status = 0;
-  bool program_done = false;
-  while (!program_done) {
-    siginfo_t si;
-    int sig = sys::sigtimedwait_all(&si);
-    if (sig < 0) continue;  // EINTR
-    if (sig == SIGCHLD) {
-      for (;;) {
-        int st = 0;
-        pid_t r = sys::wait4(-1, &st, WNOHANG | __WALL);
-        if (r <= 0) break;
-        if (r == program) {
-          program_status = st;
-          program_done = true;
-        }
-      }
-      continue;
-    }
-    (void)sys::kill(static_cast<pid_t>(program), sig);
-  }
-  long w;
-  do {
-    w = sys::write(static_cast<int>(status_fd), &program_status, sizeof program_status);
-  } while (w == -EINTR);
-  sys::exit_group(0);
+  sbx::launch::run_init_loop(static_cast<pid_t>(program), static_cast<int>(status_fd));
 }
 
 }  // namespace
