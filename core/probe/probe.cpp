@@ -25,6 +25,8 @@
 
 #include "core/common/error.hpp"
 #include "core/common/fd.hpp"
+#include "core/common/util.hpp"
+#include "core/launch/init_image.hpp"
 
 // Older userspace headers lack some of the numbers; the kernel has them. The
 // values are the asm-generic ones shared by every architecture since 5.1.
@@ -998,6 +1000,26 @@ ProbeEntry probe_cgroup_v1(const std::string& ctrl, const std::vector<CgMount>& 
 
 // ------------------------------------------------------------ run_probe
 
+// How boxes are launched here: the shim mode (nothing copies the host's
+// memory; pid 1 runs the embedded init image from a sealed memfd) or the
+// classic mode (the box process is a copy of the host, which costs time in
+// proportion to the host's memory).
+ProbeEntry probe_launch_mode() {
+  if (init_image_fd() >= 0)
+    return ok("launch.init_image",
+              "shim mode: boxes start without copying the host's memory; pid 1 runs the embedded init image");
+  std::string policy;
+  if (read_small_file("/proc/sys/vm/memfd_noexec", &policy) && !policy.empty() && policy[0] == '2')
+    return bad("launch.init_image",
+               "vm.memfd_noexec = 2 forbids executable memfds: boxes use the classic mode (a copy of the host "
+               "process per box; slower for large hosts)",
+               "sysctl vm.memfd_noexec=0 (or 1) lets sbx run its init image");
+  return bad("launch.init_image",
+             "this build has no init image (not x86-64) or the memfd could not be made: boxes use the classic "
+             "mode (a copy of the host process per box; slower for large hosts)",
+             "build sbx for x86-64, or check memfd_create in this environment");
+}
+
 std::vector<ProbeEntry> run_probe() {
   std::vector<ProbeEntry> out;
   const Identity id = identity();
@@ -1014,6 +1036,7 @@ std::vector<ProbeEntry> run_probe() {
   out.push_back(probe_seccomp_filter());
   out.push_back(probe_no_new_privs());
   out.push_back(probe_landlock());
+  out.push_back(probe_launch_mode());
 
   const auto mounts = cgroup_mounts();
   const auto self = self_cgroups();
