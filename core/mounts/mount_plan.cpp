@@ -247,6 +247,9 @@ MountPlan build_mount_plan(const MountPlanInput& in) {
   add_symlink(p, "/dev/stdin", "/proc/self/fd/0");
   add_symlink(p, "/dev/stdout", "/proc/self/fd/1");
   add_symlink(p, "/dev/stderr", "/proc/self/fd/2");
+  // POSIX shared memory and semaphores (shm_open, sem_open; Python's
+  // multiprocessing) live here; capped like Docker's default.
+  add_tmpfs(p, "/dev/shm", "mode=1777,size=64m");
 
   for (const auto& m : box.mounts) {
     if (m.kind == MountRequest::Kind::kBind) {

@@ -367,3 +367,11 @@ TEST(Security, RwBindCannotPlantAHostSetuidRootBinary) {
   EXPECT_FALSE(st.st_uid == 0 && (st.st_mode & S_ISUID)) << "the box planted a setuid-root binary on the host";
   EXPECT_FALSE(st.st_gid == 0 && (st.st_mode & S_ISGID)) << "the box planted a setgid-root binary on the host";
 }
+
+TEST(Filesystem, DevShmIsAWritableCappedTmpfs) {
+  // shm_open/sem_open (Python's multiprocessing) need it; /dev itself stays read-only.
+  auto r = sh("echo x > /dev/shm/t && cat /dev/shm/t; touch /dev/sbx-it 2>/dev/null && echo dev-writable; "
+              "grep ' /dev/shm ' /proc/self/mounts | grep -c 'size=65536k'");
+  ASSERT_TRUE(r.exited(0)) << r.describe();
+  EXPECT_EQ(r.out, "x\n1\n");
+}
