@@ -778,7 +778,9 @@ int write_proc(pid_t pid, const char* name, const char* content) {
   do {
     r = sys::write(p->err_fd, &e, sizeof e);
   } while (r == -EINTR);
+  p->shared->err_closed = 1;
   close_fd(p->err_fd);
+  p->shared->status_closed = 1;
   close_fd(p->status_fd);
   sys::exit_group(125);
 }
@@ -799,6 +801,7 @@ int write_proc(pid_t pid, const char* name, const char* content) {
   a.stack = reinterpret_cast<uint64_t>(p->child_stack);
   a.stack_size = p->child_stack_size;
   long pid = sbx_raw_clone3(&a, sizeof a, child_trampoline, p);
+  p->shared->sync_closed = 1;
   close_fd(p->sync_fd);  // the box process has its own copy (or none: failed)
   if (pid < 0) shim_fail(p, Step::kClone, static_cast<int>(-pid));
   p->shared->init_pid = static_cast<int>(pid);
@@ -821,9 +824,26 @@ int write_proc(pid_t pid, const char* name, const char* content) {
   do {
     w = sys::write(p->sync_wr_fd, &go, 1);
   } while (w == -EINTR);
+  if (box_init) {
+    // The init reports through its own copy; ours is not needed.
+    p->shared->status_closed = 1;
+    close_fd(status_fd);
+  }
   // From here on only the box process reports errors; the host sees EOF
   // once it has executed. P must not be touched after this line.
+  p->shared->err_closed = 1;
   close_fd(p->err_fd);
+  // Stop sharing the host's fd table: the shim lives as long as the box,
+  // and must not keep the host's sockets, pipes and files open (e.g. after
+  // the host itself exits). Keep only the status pipe when we report.
+  if (sys::raw(SYS_unshare, CLONE_FILES) == 0) {
+    if (box_init) {
+      (void)sys::close_range(0, ~0u, 0);
+    } else {
+      if (status_fd > 0) (void)sys::close_range(0, static_cast<unsigned>(status_fd) - 1, 0);
+      (void)sys::close_range(static_cast<unsigned>(status_fd) + 1, ~0u, 0);
+    }
+  }
 
   int st = 0;
   long r;
@@ -835,8 +855,8 @@ int write_proc(pid_t pid, const char* name, const char* content) {
     do {
       w = sys::write(status_fd, &st, sizeof st);
     } while (w == -EINTR);
+    close_fd(status_fd);
   }
-  close_fd(status_fd);
   // The box process's end as our exit code: 128+N for signal N.
   sys::exit_group(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }

@@ -88,6 +88,11 @@ struct MountOp {
 struct ShimShared {
   volatile int init_pidfd;  // pidfd of the box process, in the host's fd table
   volatile int init_pid;
+  // Set just before the shim closes each fd it owns in the shared table, so
+  // that the host can tell, if the shim dies, which numbers are still its.
+  volatile int sync_closed;
+  volatile int err_closed;
+  volatile int status_closed;
 };
 
 struct ChildPlan {

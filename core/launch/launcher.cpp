@@ -4,13 +4,16 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -103,9 +106,13 @@ void write_proc_file(int dirfd, const char* name, const std::string& content) {
 StackMapping::StackMapping(size_t size) : len_(size + 4096) {
   void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (m == MAP_FAILED) throw_system("clone3", "mmap of a child stack", errno);
-  map_ = m;
   // A guard page below: an overflow faults instead of writing host memory.
-  if (mprotect(map_, 4096, PROT_NONE) < 0) throw_system("clone3", "guard page of a child stack", errno);
+  if (mprotect(m, 4096, PROT_NONE) < 0) {
+    int e = errno;
+    munmap(m, len_);
+    throw_system("clone3", "guard page of a child stack", e);
+  }
+  map_ = m;
 }
 
 StackMapping& StackMapping::operator=(StackMapping&& o) noexcept {
@@ -173,6 +180,12 @@ Error child_error(const ChildError& ce, const launch::ChildPlan& plan, const Mou
 
 }  // namespace
 
+Launched::~Launched() {
+  if (!pidfd) return;
+  syscall(SYS_pidfd_send_signal, signal_fd ? signal_fd.get() : pidfd.get(), SIGKILL, nullptr, 0);
+  reap_blocking(pidfd.get());
+}
+
 void reap_blocking(int pidfd) {
   siginfo_t si;
   while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &si, WEXITED | __WALL) < 0 &&
@@ -182,6 +195,43 @@ void reap_blocking(int pidfd) {
 
 namespace {
 std::atomic<bool> g_force_classic{false};
+
+// When the host is root, the box process changes its ids while it still
+// shares the host's memory, and the kernel then marks that memory (the
+// host's) non-dumpable. That is what we want while it lasts (no other
+// process running as the box's host id may ptrace a process holding the
+// host's memory), but the host must get its own setting back once no box
+// process shares its memory any more: counted across concurrent spawns.
+class DumpableGuard {
+ public:
+  explicit DumpableGuard(bool active) : active_(active) {
+    if (!active_) return;
+    std::lock_guard<std::mutex> lk(mu());
+    if (inflight()++ == 0) saved() = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  }
+  ~DumpableGuard() {
+    if (!active_) return;
+    std::lock_guard<std::mutex> lk(mu());
+    if (--inflight() == 0 && saved() >= 0) prctl(PR_SET_DUMPABLE, saved(), 0, 0, 0);
+  }
+  DumpableGuard(const DumpableGuard&) = delete;
+  DumpableGuard& operator=(const DumpableGuard&) = delete;
+
+ private:
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static int& inflight() {
+    static int n = 0;
+    return n;
+  }
+  static int& saved() {
+    static int v = -1;
+    return v;
+  }
+  bool active_;
+};
 }  // namespace
 
 void force_classic_launch_for_tests(bool on) { g_force_classic.store(on); }
@@ -280,22 +330,6 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
     }
   }
 
-  int sync_p[2], err_p[2], status_p[2] = {-1, -1};
-  if (pipe2(sync_p, O_CLOEXEC) < 0) throw_system("pipe", "sync pipe", errno);
-  UniqueFd sync_rd(sync_p[0]), sync_wr(sync_p[1]);
-  if (pipe2(err_p, O_CLOEXEC) < 0) throw_system("pipe", "error pipe", errno);
-  UniqueFd err_rd(err_p[0]), err_wr(err_p[1]);
-  UniqueFd status_wr;
-  if (out.box_init) {
-    if (pipe2(status_p, O_CLOEXEC | O_NONBLOCK) < 0) throw_system("pipe", "status pipe", errno);
-    out.status_rd.reset(status_p[0]);
-    status_wr.reset(status_p[1]);
-  }
-
-  std::vector<int> preserve(spec.preserve_fds.begin(), spec.preserve_fds.end());
-  std::sort(preserve.begin(), preserve.end());
-  std::vector<int> keep = {0, 1, 2, sync_rd.get(), err_wr.get()};
-  if (status_wr) keep.push_back(status_wr.get());
 #if defined(__SANITIZE_THREAD__)
   // ThreadSanitizer models the life of every fd; it cannot see the shim
   // close the fds the host hands it (in the shared fd table) and then
@@ -306,6 +340,35 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   const bool classic = g_force_classic.load();
 #endif
   const int image_fd = out.box_init && !classic ? init_image_fd() : -1;
+  // Shim mode (x86-64 with the init image): nothing the host starts ever
+  // copies the host's page tables, so the cost of a box does not grow with
+  // the size of the host (a JVM, a Go runtime), and the host never has an
+  // exec'ed child of its own (see ChildPlan::shared). Otherwise the classic
+  // mode: the box process is a copy of the host and its direct child.
+#if defined(SBX_HAVE_SHIM)
+  const bool shim = !classic && (image_fd >= 0 || !out.box_init);
+#else
+  const bool shim = false;
+#endif
+
+  int sync_p[2], err_p[2], status_p[2] = {-1, -1};
+  if (pipe2(sync_p, O_CLOEXEC) < 0) throw_system("pipe", "sync pipe", errno);
+  UniqueFd sync_rd(sync_p[0]), sync_wr(sync_p[1]);
+  if (pipe2(err_p, O_CLOEXEC) < 0) throw_system("pipe", "error pipe", errno);
+  UniqueFd err_rd(err_p[0]), err_wr(err_p[1]);
+  UniqueFd status_wr;
+  // The exact wait status of the program comes through this pipe: from the
+  // box init, or (shim mode without a pid namespace) from the shim.
+  if (out.box_init || shim) {
+    if (pipe2(status_p, O_CLOEXEC | O_NONBLOCK) < 0) throw_system("pipe", "status pipe", errno);
+    out.status_rd.reset(status_p[0]);
+    status_wr.reset(status_p[1]);
+  }
+
+  std::vector<int> preserve(spec.preserve_fds.begin(), spec.preserve_fds.end());
+  std::sort(preserve.begin(), preserve.end());
+  std::vector<int> keep = {0, 1, 2, sync_rd.get(), err_wr.get()};
+  if (status_wr) keep.push_back(status_wr.get());
   if (image_fd >= 0) keep.push_back(image_fd);
   for (int s : src)
     if (s >= 0) keep.push_back(s);
@@ -370,17 +433,13 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
 
   plan.init_image_fd = image_fd;
 
-  // Shim mode (x86-64 with the init image): nothing the host starts ever
-  // copies the host's page tables, so the cost of a box does not grow with
-  // the size of the host (a JVM, a Go runtime), and the host never has an
-  // exec'ed child of its own (see ChildPlan::shared). Otherwise the classic
-  // mode: the box process is a copy of the host and its direct child.
-#if defined(SBX_HAVE_SHIM)
-  const bool shim = !classic && (image_fd >= 0 || !out.box_init);
-#else
-  const bool shim = false;
-#endif
-  launch::ShimShared shared{-1, -1};
+  // Declared before anything that can kill or reap the box process, so it
+  // ends after: on success after EOF (every process with changed ids has
+  // executed), on failure after the reap.
+  DumpableGuard dumpable(shim && root);
+  launch::ShimShared shared{};
+  shared.init_pidfd = -1;
+  shared.init_pid = -1;
   if (shim) {
     out.stacks[0] = StackMapping(64 * 1024);   // the shim
     out.stacks[1] = StackMapping(512 * 1024);  // the box process (and the program's vfork)
@@ -453,8 +512,9 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
     (void)err_wr.release();
     (void)status_wr.release();
   } else {
-    // The child holds its own copies now.
-    sync_rd.reset();
+    // The child holds its own copies now. (sync_rd stays open until the
+    // release byte is written: with a reader left, a child that died early
+    // cannot turn that write into a SIGPIPE for the whole host.)
     err_wr.reset();
     status_wr.reset();
     child_owned.clear();
@@ -490,13 +550,40 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
       char go = 1;
       if (write(sync_wr.get(), &go, 1) != 1) throw_system("sync", "release the box process", errno);
       sync_wr.reset();
+      sync_rd.reset();
     }
 
     // EOF means execve succeeded (the pipe is close-on-exec); a record means
     // a step failed.
     ChildError ce{};
     size_t got = 0;
+    bool watch_shim = shim;
     while (got < sizeof ce) {
+      if (watch_shim) {
+        // The shim holds the error pipe's write end in the fd table it
+        // shares with us: if something killed it before it let go, EOF
+        // would never come. Watch the shim too.
+        struct pollfd fds[2] = {{err_rd.get(), POLLIN, 0}, {out.pidfd.get(), POLLIN, 0}};
+        int r = poll(fds, 2, -1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) throw_system("poll", "poll on the error pipe", errno);
+        if (!(fds[0].revents & (POLLIN | POLLHUP)) && (fds[1].revents & POLLIN)) {
+          // The shim has ended. If it let go of the pipe first, it ended
+          // normally (a fast box): EOF may still wait for a concurrent
+          // spawn's child, which holds a copy until its first step.
+          if (shared.err_closed) {
+            watch_shim = false;
+            continue;
+          }
+          {
+            // Died holding it: the number is still ours to close.
+            close(err_p[1]);
+            if (!shared.status_closed) close(status_p[1]);
+            if (!shared.sync_closed) close(sync_p[0]);
+          }
+          throw Error(SBX_E_SETUP, "shim", ESRCH, "the launcher process died before the box started (killed?)");
+        }
+      }
       ssize_t n = read(err_rd.get(), reinterpret_cast<char*>(&ce) + got, sizeof ce - got);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;

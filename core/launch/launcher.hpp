@@ -36,6 +36,13 @@ class StackMapping {
 };
 
 struct Launched {
+  Launched() = default;
+  Launched(Launched&&) = default;
+  Launched& operator=(Launched&&) = delete;
+  // A Launched that was not moved into a Process (e.g. an allocation failed
+  // in between) kills and reaps what it holds before its stacks go away.
+  ~Launched();
+
   // The host's direct child: the box process itself, or (shim mode) the
   // shim that is its parent. Waited for and reaped through this pidfd.
   UniqueFd pidfd;

@@ -68,7 +68,7 @@ void Process::record_siginfo_locked(const siginfo_t& si) {
   // A box init reports the program's exact wait status before it exits. If
   // it did not (it was killed, e.g. by SIGKILL to the box), the init's own
   // end is the truth: its death took the whole pid namespace with it.
-  if (box_init_ && status_rd_) {
+  if (status_rd_) {
     int raw = 0;
     if (read(status_rd_.get(), &raw, sizeof raw) == static_cast<ssize_t>(sizeof raw)) {
       record_raw_status_locked(raw);
@@ -117,7 +117,7 @@ void Process::reap_nonblocking_locked() {
       reaped_ = true;
       throw Error(SBX_E_SYSTEM, "waitid", e,
                   "the box process was reaped by another part of this program "
-                  "(a waitpid(-1, __WALL) or waitid(P_ALL, __WALL) elsewhere); its status is lost");
+                  "(a waitpid(-1) or waitid(P_ALL) elsewhere); its status is lost");
     }
     throw_system("waitid", "waitid on pidfd", e);
   }
@@ -133,7 +133,7 @@ bool Process::try_end_locked() {
   }
   // The init writes the program's status as the program ends, before its
   // own exit and the namespace teardown: report it right away.
-  if (box_init_ && status_rd_) {
+  if (status_rd_) {
     int raw = 0;
     ssize_t n = read(status_rd_.get(), &raw, sizeof raw);
     if (n == static_cast<ssize_t>(sizeof raw)) {
@@ -156,33 +156,37 @@ bool Process::poll_ended() {
 
 int Process::wait(int timeout_ms, ExitRecord* out) {
   if (timeout_ms < -1) throw_invalid("timeout_ms", "must be -1 (forever), 0 (poll) or positive");
-  UniqueFd efd;
-  int status_fd = -1;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (try_end_locked()) {
-      *out = rec_;
-      return SBX_OK;
-    }
-    if (timeout_ms == 0) return SBX_E_TIMEOUT;
-    status_fd = status_rd_ ? status_rd_.get() : -1;
-    efd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!efd) throw_system("eventfd", "eventfd for wait", errno);
-    waiters_.push_back(efd.get());
+  std::unique_lock<std::mutex> lk(mu_);
+  if (try_end_locked()) {
+    *out = rec_;
+    return SBX_OK;
   }
-  auto unregister = [&] {
-    std::lock_guard<std::mutex> lk(mu_);
-    waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), efd.get()), waiters_.end());
-  };
+  if (timeout_ms == 0) return SBX_E_TIMEOUT;
+  int status_fd = status_rd_ ? status_rd_.get() : -1;
+  UniqueFd efd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!efd) throw_system("eventfd", "eventfd for wait", errno);
+  // Registered while this wait runs, removed on every way out (an exception
+  // included) before the eventfd is closed: interrupt() must never write to
+  // a number that something else may have reopened.
+  waiters_.push_back(efd.get());
+  struct Unregister {
+    Process* self;
+    int fd;
+    std::unique_lock<std::mutex>* lk;
+    ~Unregister() {
+      if (!lk->owns_lock()) lk->lock();
+      auto& w = self->waiters_;
+      w.erase(std::remove(w.begin(), w.end(), fd), w.end());
+    }
+  } unregister{this, efd.get(), &lk};
+  lk.unlock();
+
   const uint64_t deadline = timeout_ms < 0 ? 0 : monotonic_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
   for (;;) {
     int wait_ms = -1;
     if (timeout_ms >= 0) {
       uint64_t now = monotonic_ns();
-      if (now >= deadline) {
-        unregister();
-        return SBX_E_TIMEOUT;
-      }
+      if (now >= deadline) return SBX_E_TIMEOUT;
       wait_ms = static_cast<int>((deadline - now + 999999) / 1000000);
     }
     // The status pipe is only read under the mutex; another waiter may have
@@ -192,22 +196,17 @@ int Process::wait(int timeout_ms, ExitRecord* out) {
     int r = poll(fds, status_fd >= 0 ? 3 : 2, wait_ms);
     if (r < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      unregister();
-      throw_system("poll", "poll on pidfd", e);
+      throw_system("poll", "poll on pidfd", errno);
     }
-    if (fds[1].revents & POLLIN) {
-      unregister();
-      return SBX_E_INTERRUPTED;
-    }
+    if (fds[1].revents & POLLIN) return SBX_E_INTERRUPTED;
     if ((fds[0].revents & (POLLIN | POLLHUP)) || (status_fd >= 0 && fds[2].revents != 0)) {
-      std::lock_guard<std::mutex> lk(mu_);
+      lk.lock();
       if (status_fd >= 0 && !status_rd_) status_fd = -1;
       if (try_end_locked()) {
-        waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), efd.get()), waiters_.end());
         *out = rec_;
         return SBX_OK;
       }
+      lk.unlock();
     }
   }
 }

@@ -3,6 +3,7 @@
 // multithreaded host.
 #include <errno.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -563,4 +564,60 @@ TEST(BoxInit, ForwardsCatchableSignalsToTheProgram) {
   EXPECT_EQ(fin.exit.kind, SBX_EXIT_EXITED);
   EXPECT_EQ(fin.exit.code, 4);
   EXPECT_EQ(fin.exit.reason, SBX_REASON_NORMAL) << "it exited by itself after handling the signal";
+}
+
+// ------------------------------------------------------------ review findings
+
+TEST(ExitStatus, HighExitCodesWithoutPidNamespaceAreExitsNotSignals) {
+  // Without a box init the shim reports the program's exact status; its own
+  // exit code (128+N for signal N) must not be what the record is built from.
+  BoxOptions b;
+  b.namespaces = SBX_NS_ALL & ~static_cast<unsigned>(SBX_NS_PID);
+  for (int code : {128, 130, 255}) {
+    auto r = sh("exit " + std::to_string(code), {}, b);
+    EXPECT_EQ(r.exit.kind, SBX_EXIT_EXITED) << code;
+    EXPECT_EQ(r.exit.code, code);
+  }
+  auto k = sh("kill -TERM $$", {}, b);
+  EXPECT_EQ(k.exit.kind, SBX_EXIT_SIGNALED);
+  EXPECT_EQ(k.exit.signal, SIGTERM);
+}
+
+TEST(HostHygiene, SpawningLeavesTheHostDumpable) {
+  // As root the box process changes ids while it still shares the host's
+  // memory; the host's own dumpable setting must come back.
+  int before = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  auto r = run({"/bin/true"});
+  ASSERT_TRUE(r.exited(0)) << r.describe();
+  EXPECT_EQ(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), before);
+}
+
+TEST(HostHygiene, BoxesOutlivingTheirHostHoldNoHostFds) {
+  // A host process that exits while its box still runs must not leave its
+  // fds open behind it (e.g. a listening socket or a pipe peers wait on).
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);  // deliberately inheritable
+  pid_t host = fork();
+  ASSERT_GE(host, 0);
+  if (host == 0) {
+    close(p[0]);
+    sbx_config* cfg = nullptr;
+    sbx_box* box = nullptr;
+    sbx_spec* spec = nullptr;
+    sbx_proc* proc = nullptr;
+    const char* argv[] = {"/bin/sleep", "2"};
+    if (sbx_config_new(&cfg, nullptr) || sbx_box_create(&box, cfg, nullptr) || sbx_spec_new(&spec, nullptr) ||
+        sbx_spec_set_argv(spec, 2, argv, nullptr) || sbx_box_spawn(box, spec, &proc, nullptr))
+      _exit(1);
+    _exit(0);  // leaves the box running, on purpose
+  }
+  close(p[1]);
+  int st = 0;
+  ASSERT_EQ(waitpid(host, &st, 0), host);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "the forked host could not start its box";
+  struct pollfd pf = {p[0], POLLIN, 0};
+  EXPECT_EQ(poll(&pf, 1, 1000), 1) << "the dead host's pipe end is still held open";
+  char c;
+  EXPECT_EQ(read(p[0], &c, 1), 0);
+  close(p[0]);
 }
