@@ -39,7 +39,7 @@ export SBX_DEMO_SECRET="host-only value"
   echo "my pid:     $$ (pids visible: $(ls /proc | grep -c "^[0-9]"))"
   echo "network:    $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\n" " ")"
   echo "root dir:   $(ls / | tr "\n" " ")"
-  echo "open fds:   $(ls /proc/$$/fd | tr "\n" " ")"
+  printf "open fds:   "; ls /proc/$$/fd | tr "\n" " "; echo
   echo "secret env: ${SBX_DEMO_SECRET:-<not visible>}"
   grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status | tr "\t" " "
   touch /usr/probe 2>/dev/null && echo "/usr writable?!" || echo "/usr:       read-only"
