@@ -78,8 +78,8 @@ int check_exit_struct(const sbx_exit_status* out, sbx_error** err) {
   const char* bytes = reinterpret_cast<const char*>(out);
   for (size_t i = sizeof(sbx_exit_status); i < out->size; ++i)
     if (bytes[i] != 0)
-      return set_error(err, SBX_E_INVALID, "argument",
-                       0, "sbx_exit_status has non-zero bytes beyond the fields this library knows");
+      return set_error(err, SBX_E_INVALID, "argument", 0,
+                       "sbx_exit_status has non-zero bytes beyond the fields this library knows");
   return SBX_OK;
 }
 
@@ -102,34 +102,60 @@ SBX_API const char* sbx_version(int* major, int* minor, int* patch) {
   return SBX_VERSION_STRING;
 }
 
-SBX_API int sbx_abi_version(void) { return SBX_ABI_MAJOR; }
+SBX_API int sbx_abi_version(void) {
+  return SBX_ABI_MAJOR;
+}
 
 SBX_API const char* sbx_status_name(int status) {
   switch (status) {
-    case SBX_OK: return "SBX_OK";
-    case SBX_E_INVALID: return "SBX_E_INVALID";
-    case SBX_E_NOMEM: return "SBX_E_NOMEM";
-    case SBX_E_STATE: return "SBX_E_STATE";
-    case SBX_E_SYSTEM: return "SBX_E_SYSTEM";
-    case SBX_E_SETUP: return "SBX_E_SETUP";
-    case SBX_E_NOTFOUND: return "SBX_E_NOTFOUND";
-    case SBX_E_EXEC: return "SBX_E_EXEC";
-    case SBX_E_TIMEOUT: return "SBX_E_TIMEOUT";
-    case SBX_E_INTERRUPTED: return "SBX_E_INTERRUPTED";
-    case SBX_E_UNSUPPORTED: return "SBX_E_UNSUPPORTED";
-    case SBX_E_INTERNAL: return "SBX_E_INTERNAL";
+    case SBX_OK:
+      return "SBX_OK";
+    case SBX_E_INVALID:
+      return "SBX_E_INVALID";
+    case SBX_E_NOMEM:
+      return "SBX_E_NOMEM";
+    case SBX_E_STATE:
+      return "SBX_E_STATE";
+    case SBX_E_SYSTEM:
+      return "SBX_E_SYSTEM";
+    case SBX_E_SETUP:
+      return "SBX_E_SETUP";
+    case SBX_E_NOTFOUND:
+      return "SBX_E_NOTFOUND";
+    case SBX_E_EXEC:
+      return "SBX_E_EXEC";
+    case SBX_E_TIMEOUT:
+      return "SBX_E_TIMEOUT";
+    case SBX_E_INTERRUPTED:
+      return "SBX_E_INTERRUPTED";
+    case SBX_E_UNSUPPORTED:
+      return "SBX_E_UNSUPPORTED";
+    case SBX_E_INTERNAL:
+      return "SBX_E_INTERNAL";
   }
   return "SBX_E_UNKNOWN";
 }
 
 // ------------------------------------------------------------ errors
 
-SBX_API int sbx_error_code(const sbx_error* err) { return err ? err->code : SBX_OK; }
-SBX_API int sbx_error_errno(const sbx_error* err) { return err ? err->sys_errno : 0; }
-SBX_API const char* sbx_error_step(const sbx_error* err) { return err ? err->step.c_str() : ""; }
-SBX_API const char* sbx_error_message(const sbx_error* err) { return err ? err->message.c_str() : ""; }
-SBX_API void sbx_error_free(sbx_error* err) { delete err; }
-SBX_API void sbx_free(void* ptr) { free(ptr); }
+SBX_API int sbx_error_code(const sbx_error* err) {
+  return err ? err->code : SBX_OK;
+}
+SBX_API int sbx_error_errno(const sbx_error* err) {
+  return err ? err->sys_errno : 0;
+}
+SBX_API const char* sbx_error_step(const sbx_error* err) {
+  return err ? err->step.c_str() : "";
+}
+SBX_API const char* sbx_error_message(const sbx_error* err) {
+  return err ? err->message.c_str() : "";
+}
+SBX_API void sbx_error_free(sbx_error* err) {
+  delete err;
+}
+SBX_API void sbx_free(void* ptr) {
+  free(ptr);
+}
 
 // ------------------------------------------------------------ config
 
@@ -143,7 +169,9 @@ SBX_API int sbx_config_new(sbx_config** out, sbx_error** err) {
   SBX_CATCH_RETURN(err)
 }
 
-SBX_API void sbx_config_free(sbx_config* cfg) { delete cfg; }
+SBX_API void sbx_config_free(sbx_config* cfg) {
+  delete cfg;
+}
 
 SBX_API int sbx_config_set_namespaces(sbx_config* cfg, unsigned ns_mask, sbx_error** err) {
   SBX_REQUIRE_ARG(cfg, err, "cfg");
@@ -210,7 +238,9 @@ SBX_API int sbx_spec_new(sbx_spec** out, sbx_error** err) {
   SBX_CATCH_RETURN(err)
 }
 
-SBX_API void sbx_spec_free(sbx_spec* spec) { delete spec; }
+SBX_API void sbx_spec_free(sbx_spec* spec) {
+  delete spec;
+}
 
 SBX_API int sbx_spec_set_argv(sbx_spec* spec, size_t argc, const char* const* argv, sbx_error** err) {
   SBX_REQUIRE_ARG(spec, err, "spec");
@@ -311,12 +341,18 @@ SBX_API int sbx_box_state_get(const sbx_box* box, sbx_box_state* out) {
 
 SBX_API const char* sbx_box_state_name(int state) {
   switch (state) {
-    case SBX_BOX_CONFIGURED: return "configured";
-    case SBX_BOX_RUNNING: return "running";
-    case SBX_BOX_STOPPING: return "stopping";
-    case SBX_BOX_STOPPED: return "stopped";
-    case SBX_BOX_PAUSED: return "paused";
-    case SBX_BOX_FAILED: return "failed";
+    case SBX_BOX_CONFIGURED:
+      return "configured";
+    case SBX_BOX_RUNNING:
+      return "running";
+    case SBX_BOX_STOPPING:
+      return "stopping";
+    case SBX_BOX_STOPPED:
+      return "stopped";
+    case SBX_BOX_PAUSED:
+      return "paused";
+    case SBX_BOX_FAILED:
+      return "failed";
   }
   return "unknown";
 }

@@ -30,25 +30,25 @@ inline void clear_error(sbx_error** err) noexcept {
 }  // namespace sbx::capi
 
 #define SBX_TRY try {
-#define SBX_CATCH_RETURN(err)                                                          \
-  }                                                                                    \
-  catch (const ::sbx::Error& e_) {                                                     \
-    return ::sbx::capi::set_error((err), e_.code(), e_.step(), e_.sys_errno(), e_.what()); \
-  }                                                                                    \
-  catch (const std::bad_alloc&) {                                                      \
-    return ::sbx::capi::set_error((err), SBX_E_NOMEM, "memory", ENOMEM, "out of memory"); \
-  }                                                                                    \
-  catch (const std::exception& e_) {                                                   \
-    return ::sbx::capi::set_error((err), SBX_E_INTERNAL, "internal", 0, e_.what());     \
-  }                                                                                    \
-  catch (...) {                                                                        \
+#define SBX_CATCH_RETURN(err)                                                                 \
+  }                                                                                           \
+  catch (const ::sbx::Error& e_) {                                                            \
+    return ::sbx::capi::set_error((err), e_.code(), e_.step(), e_.sys_errno(), e_.what());    \
+  }                                                                                           \
+  catch (const std::bad_alloc&) {                                                             \
+    return ::sbx::capi::set_error((err), SBX_E_NOMEM, "memory", ENOMEM, "out of memory");     \
+  }                                                                                           \
+  catch (const std::exception& e_) {                                                          \
+    return ::sbx::capi::set_error((err), SBX_E_INTERNAL, "internal", 0, e_.what());           \
+  }                                                                                           \
+  catch (...) {                                                                               \
     return ::sbx::capi::set_error((err), SBX_E_INTERNAL, "internal", 0, "unknown exception"); \
   }
 
 // Argument checks that name the offending parameter.
-#define SBX_REQUIRE_ARG(cond, err, name)                                              \
-  do {                                                                                 \
-    if (!(cond))                                                                       \
-      return ::sbx::capi::set_error((err), SBX_E_INVALID, "argument", 0,               \
+#define SBX_REQUIRE_ARG(cond, err, name)                                                    \
+  do {                                                                                      \
+    if (!(cond))                                                                            \
+      return ::sbx::capi::set_error((err), SBX_E_INVALID, "argument", 0,                    \
                                     std::string(__func__) + ": " name " must not be NULL"); \
   } while (0)

@@ -28,14 +28,16 @@ int sbx_probe_run(sbx_probe** out, sbx_error** err) {
   SBX_CATCH_RETURN(err)
 }
 
-void sbx_probe_free(sbx_probe* probe) { delete probe; }
+void sbx_probe_free(sbx_probe* probe) {
+  delete probe;
+}
 
 size_t sbx_probe_count(const sbx_probe* probe) {
   return probe != nullptr ? probe->entries.size() : 0;
 }
 
-int sbx_probe_entry(const sbx_probe* probe, size_t i, const char** name, int* supported,
-                    const char** detail, const char** fix, sbx_error** err) {
+int sbx_probe_entry(const sbx_probe* probe, size_t i, const char** name, int* supported, const char** detail,
+                    const char** fix, sbx_error** err) {
   SBX_TRY
   SBX_REQUIRE_ARG(probe != nullptr, err, "probe");
   if (i >= probe->entries.size())
@@ -62,8 +64,7 @@ int sbx_probe_json(const sbx_probe* probe, char** out, sbx_error** err) {
   // malloc, not new[]: the caller releases it with sbx_free (free).
   auto* buf = static_cast<char*>(std::malloc(json.size() + 1));
   if (buf == nullptr)
-    return sbx::capi::set_error(err, SBX_E_NOMEM, "memory", ENOMEM,
-                                "sbx_probe_json: out of memory");
+    return sbx::capi::set_error(err, SBX_E_NOMEM, "memory", ENOMEM, "sbx_probe_json: out of memory");
   std::memcpy(buf, json.c_str(), json.size() + 1);
   *out = buf;
   sbx::capi::clear_error(err);

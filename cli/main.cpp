@@ -7,11 +7,10 @@
 // Exit codes of `sbx run` (SPEC §4): the program's code, 128+N when it was
 // killed by signal N, 125 when sbx itself failed (including usage errors),
 // 126 when the program could not be executed, 127 when it was not found.
-#include <sbx/sbx.h>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sbx/sbx.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -108,13 +107,27 @@ const char kVersionUsage[] =
 
 // ------------------------------------------------------------- RAII helpers
 
-struct ErrorDeleter { void operator()(sbx_error* e) const { sbx_error_free(e); } };
-struct ConfigDeleter { void operator()(sbx_config* c) const { sbx_config_free(c); } };
-struct SpecDeleter { void operator()(sbx_spec* s) const { sbx_spec_free(s); } };
-struct BoxDeleter { void operator()(sbx_box* b) const { sbx_box_free(b); } };
-struct ProcDeleter { void operator()(sbx_proc* p) const { sbx_proc_free(p); } };
-struct ProbeDeleter { void operator()(sbx_probe* p) const { sbx_probe_free(p); } };
-struct LibFree { void operator()(char* p) const { sbx_free(p); } };
+struct ErrorDeleter {
+  void operator()(sbx_error* e) const { sbx_error_free(e); }
+};
+struct ConfigDeleter {
+  void operator()(sbx_config* c) const { sbx_config_free(c); }
+};
+struct SpecDeleter {
+  void operator()(sbx_spec* s) const { sbx_spec_free(s); }
+};
+struct BoxDeleter {
+  void operator()(sbx_box* b) const { sbx_box_free(b); }
+};
+struct ProcDeleter {
+  void operator()(sbx_proc* p) const { sbx_proc_free(p); }
+};
+struct ProbeDeleter {
+  void operator()(sbx_probe* p) const { sbx_probe_free(p); }
+};
+struct LibFree {
+  void operator()(char* p) const { sbx_free(p); }
+};
 
 using ErrorPtr = std::unique_ptr<sbx_error, ErrorDeleter>;
 
@@ -260,10 +273,14 @@ struct RunResult {
 
 const char* reason_name(int reason) {
   switch (reason) {
-    case SBX_REASON_NORMAL: return "normal";
-    case SBX_REASON_KILLED: return "killed";
-    case SBX_REASON_NONE: return "none";
-    default: return "unknown";
+    case SBX_REASON_NORMAL:
+      return "normal";
+    case SBX_REASON_KILLED:
+      return "killed";
+    case SBX_REASON_NONE:
+      return "none";
+    default:
+      return "unknown";
   }
 }
 
@@ -318,10 +335,22 @@ class Runner {
     r_.error_step = e != nullptr ? sbx_error_step(e) : "";
     r_.error_message = error_text(e, status);
     switch (status) {
-      case SBX_E_SETUP: r_.status = "setup_failed"; r_.shell_code = kExitSbxFailed; break;
-      case SBX_E_EXEC: r_.status = "exec_failed"; r_.shell_code = kExitCannotExecute; break;
-      case SBX_E_NOTFOUND: r_.status = "not_found"; r_.shell_code = kExitNotFound; break;
-      default: r_.status = "error"; r_.shell_code = kExitSbxFailed; break;
+      case SBX_E_SETUP:
+        r_.status = "setup_failed";
+        r_.shell_code = kExitSbxFailed;
+        break;
+      case SBX_E_EXEC:
+        r_.status = "exec_failed";
+        r_.shell_code = kExitCannotExecute;
+        break;
+      case SBX_E_NOTFOUND:
+        r_.status = "not_found";
+        r_.shell_code = kExitNotFound;
+        break;
+      default:
+        r_.status = "error";
+        r_.shell_code = kExitSbxFailed;
+        break;
     }
     if (option != nullptr) {
       std::fprintf(stderr, "sbx run: %s: %s\n", option, r_.error_message.c_str());
@@ -347,8 +376,7 @@ class Runner {
   int run_box() {
     int rc = 0;
     sbx_config* raw_cfg = nullptr;
-    if (!call([&](sbx_error** e) { return sbx_config_new(&raw_cfg, e); }, nullptr, rc))
-      return rc;
+    if (!call([&](sbx_error** e) { return sbx_config_new(&raw_cfg, e); }, nullptr, rc)) return rc;
     std::unique_ptr<sbx_config, ConfigDeleter> cfg(raw_cfg);
 
     if (o_.rootfs &&
@@ -372,17 +400,17 @@ class Runner {
       if (!ok) return rc;
     }
     if (o_.hostname &&
-        !call([&](sbx_error** e) {
-          return sbx_config_set_hostname(cfg.get(), o_.hostname->c_str(), e);
-        }, "--hostname", rc))
+        !call([&](sbx_error** e) { return sbx_config_set_hostname(cfg.get(), o_.hostname->c_str(), e); },
+              "--hostname", rc))
       return rc;
     if (o_.network_host.value_or(false)) {
       unsigned mask = 0;
-      if (!call([&](sbx_error**) { return sbx_config_get_namespaces(cfg.get(), &mask); },
-                "--network", rc) ||
-          !call([&](sbx_error** e) {
-            return sbx_config_set_namespaces(cfg.get(), mask & ~static_cast<unsigned>(SBX_NS_NET), e);
-          }, "--network", rc))
+      if (!call([&](sbx_error**) { return sbx_config_get_namespaces(cfg.get(), &mask); }, "--network", rc) ||
+          !call(
+              [&](sbx_error** e) {
+                return sbx_config_set_namespaces(cfg.get(), mask & ~static_cast<unsigned>(SBX_NS_NET), e);
+              },
+              "--network", rc))
         return rc;
     }
 
@@ -410,24 +438,23 @@ class Runner {
               "--workdir", rc))
       return rc;
     if (o_.has_user &&
-        !call([&](sbx_error** e) { return sbx_spec_set_user(spec.get(), o_.uid, o_.gid, e); },
-              "--user", rc))
+        !call([&](sbx_error** e) { return sbx_spec_set_user(spec.get(), o_.uid, o_.gid, e); }, "--user", rc))
       return rc;
-    if (o_.stdin_path &&
-        !call([&](sbx_error** e) {
-          return sbx_spec_set_stdio(spec.get(), SBX_STDIN, SBX_STDIO_FILE, o_.stdin_path->c_str(), -1, e);
-        }, "--stdin", rc))
+    if (o_.stdin_path && !call(
+                             [&](sbx_error** e) {
+                               return sbx_spec_set_stdio(spec.get(), SBX_STDIN, SBX_STDIO_FILE,
+                                                         o_.stdin_path->c_str(), -1, e);
+                             },
+                             "--stdin", rc))
       return rc;
 
     sbx_box* raw_box = nullptr;
-    if (!call([&](sbx_error** e) { return sbx_box_create(&raw_box, cfg.get(), e); }, nullptr, rc))
-      return rc;
+    if (!call([&](sbx_error** e) { return sbx_box_create(&raw_box, cfg.get(), e); }, nullptr, rc)) return rc;
     std::unique_ptr<sbx_box, BoxDeleter> box(raw_box);
     cfg.reset();
 
     sbx_proc* raw_proc = nullptr;
-    if (!call([&](sbx_error** e) { return sbx_box_spawn(box.get(), spec.get(), &raw_proc, e); },
-              nullptr, rc))
+    if (!call([&](sbx_error** e) { return sbx_box_spawn(box.get(), spec.get(), &raw_proc, e); }, nullptr, rc))
       return rc;
     std::unique_ptr<sbx_proc, ProcDeleter> proc(raw_proc);
     spec.reset();
@@ -438,8 +465,7 @@ class Runner {
     if (!fwd_.attach(box.get(), fwd_error))
       std::fprintf(stderr, "sbx: warning: signals will not be forwarded: %s\n", fwd_error.c_str());
     sbx_exit_status st = SBX_EXIT_STATUS_INIT;
-    const bool waited =
-        call([&](sbx_error** e) { return sbx_box_wait(box.get(), -1, &st, e); }, nullptr, rc);
+    const bool waited = call([&](sbx_error** e) { return sbx_box_wait(box.get(), -1, &st, e); }, nullptr, rc);
     fwd_.stop();  // before the box is freed
     if (!waited) return rc;
 
@@ -588,8 +614,8 @@ int cmd_check(const std::vector<std::string>& args) {
   std::printf("sbx %s: host capabilities\n", sbx_version(nullptr, nullptr, nullptr));
   for (const Entry& e : entries) {
     if (e.supported) ++supported;
-    std::printf("  [%s]   %-*s %s\n", e.supported ? "ok" : "no", static_cast<int>(width),
-                e.name.c_str(), e.detail.c_str());
+    std::printf("  [%s]   %-*s %s\n", e.supported ? "ok" : "no", static_cast<int>(width), e.name.c_str(),
+                e.detail.c_str());
     if (!e.supported && !e.fix.empty()) std::printf("         fix: %s\n", e.fix.c_str());
   }
   std::printf("%zu of %zu supported\n", supported, entries.size());
@@ -611,8 +637,8 @@ int cmd_version(const std::vector<std::string>& args) {
   std::printf("sbx %s (library), ABI %d, header %s\n", sbx_version(nullptr, nullptr, nullptr), abi,
               SBX_VERSION_STRING);
   if (abi != SBX_ABI_MAJOR)
-    std::fprintf(stderr, "sbx: warning: built for ABI %d but the loaded library has ABI %d\n",
-                 SBX_ABI_MAJOR, abi);
+    std::fprintf(stderr, "sbx: warning: built for ABI %d but the loaded library has ABI %d\n", SBX_ABI_MAJOR,
+                 abi);
   return std::fflush(stdout) == 0 ? 0 : kExitSbxFailed;
 }
 
@@ -629,8 +655,7 @@ int cmd_help(const std::vector<std::string>& args) {
     if (args[0] == "help") text = kUsage;
   }
   if (text == nullptr) {
-    std::fprintf(stderr, "sbx help: unknown command '%s' (commands: run, check, version)\n",
-                 args[0].c_str());
+    std::fprintf(stderr, "sbx help: unknown command '%s' (commands: run, check, version)\n", args[0].c_str());
     return kExitSbxFailed;
   }
   std::fputs(text, stdout);
@@ -648,8 +673,7 @@ int dispatch(int argc, char** argv) {
   if (cmd == "check") return cmd_check(rest);
   if (cmd == "version" || cmd == "--version" || cmd == "-V") return cmd_version(rest);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") return cmd_help(rest);
-  std::fprintf(stderr, "sbx: unknown command '%s' (commands: run, check, version, help)\n",
-               cmd.c_str());
+  std::fprintf(stderr, "sbx: unknown command '%s' (commands: run, check, version, help)\n", cmd.c_str());
   return kExitSbxFailed;
 }
 

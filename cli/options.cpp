@@ -25,7 +25,9 @@ constexpr std::array<FutureOption, 8> kFutureOptions{{
     {"--output-limit", "output limits are not implemented yet"},
 }};
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quote(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 bool all_digits(std::string_view s) {
   if (s.empty()) return false;
@@ -112,8 +114,7 @@ class Parser {
       return true;
     }
     if (name == "--bind" || name == "--ro-bind") {
-      MountOption m{name == "--bind" ? MountOption::Kind::Bind : MountOption::Kind::RoBind,
-                    name, {}, {}, 0};
+      MountOption m{name == "--bind" ? MountOption::Kind::Bind : MountOption::Kind::RoBind, name, {}, {}, 0};
       if (!two_values(name, m.src, m.dst)) return false;
       out_.mounts.push_back(std::move(m));
       return true;
@@ -135,15 +136,13 @@ class Parser {
     }
     if (name == "--network") {
       std::string v;
-      if (!once(out_.network_host.has_value(), name) || !value(name, "none|host", v))
-        return false;
+      if (!once(out_.network_host.has_value(), name) || !value(name, "none|host", v)) return false;
       if (v == "none") {
         out_.network_host = false;
       } else if (v == "host") {
         out_.network_host = true;
       } else {
-        return fail("sbx run: --network: invalid value " + quote(v) +
-                    " (expected 'none' or 'host')");
+        return fail("sbx run: --network: invalid value " + quote(v) + " (expected 'none' or 'host')");
       }
       return true;
     }
@@ -190,8 +189,7 @@ class Parser {
   }
 
   bool two_values(const std::string& name, std::string& a, std::string& b) {
-    if (inline_value_)
-      return fail("sbx run: " + name + " takes two arguments: " + name + " SRC DST");
+    if (inline_value_) return fail("sbx run: " + name + " takes two arguments: " + name + " SRC DST");
     if (i_ + 1 >= args_.size() || args_[i_] == "--" || args_[i_ + 1] == "--")
       return fail("sbx run: " + name + " requires two arguments (SRC DST)");
     a = args_[i_++];
@@ -214,8 +212,7 @@ class Parser {
                     "suffix, e.g. 64m)");
     }
     if (m.dst.empty())
-      return fail("sbx run: --tmpfs: missing the mount point in " + quote(v) +
-                  " (expected DST[:SIZE])");
+      return fail("sbx run: --tmpfs: missing the mount point in " + quote(v) + " (expected DST[:SIZE])");
     out_.mounts.push_back(std::move(m));
     return true;
   }
@@ -226,8 +223,7 @@ class Parser {
     const auto eq = v.find('=');
     const std::string key = v.substr(0, eq);
     if (key.empty())
-      return fail("sbx run: " + name + ": invalid variable " + quote(v) +
-                  " (expected KEY=VALUE or KEY)");
+      return fail("sbx run: " + name + ": invalid variable " + quote(v) + " (expected KEY=VALUE or KEY)");
     out_.env.push_back(EnvOption{v, eq == std::string::npos, name});
     return true;
   }
@@ -259,10 +255,20 @@ bool parse_size(std::string_view text, uint64_t& out) {
   if (text.empty()) return false;
   uint64_t mult = 1;
   switch (text.back()) {
-    case 'k': case 'K': mult = 1ull << 10; break;
-    case 'm': case 'M': mult = 1ull << 20; break;
-    case 'g': case 'G': mult = 1ull << 30; break;
-    default: break;
+    case 'k':
+    case 'K':
+      mult = 1ull << 10;
+      break;
+    case 'm':
+    case 'M':
+      mult = 1ull << 20;
+      break;
+    case 'g':
+    case 'G':
+      mult = 1ull << 30;
+      break;
+    default:
+      break;
   }
   if (mult != 1) text.remove_suffix(1);
   uint64_t n = 0;

@@ -16,13 +16,13 @@ struct MountOption {
   std::string option;  // "--bind", "--ro-bind" or "--tmpfs", for messages
   std::string src;     // empty for tmpfs
   std::string dst;
-  uint64_t size = 0;   // tmpfs only; 0 = the kernel's default
+  uint64_t size = 0;  // tmpfs only; 0 = the kernel's default
 };
 
 struct EnvOption {
-  std::string text;  // "KEY=VALUE", or "KEY" when copy is true
-  bool copy = false; // -e KEY: copy KEY from the host environment
-  std::string option; // "-e" or "--env", for messages
+  std::string text;    // "KEY=VALUE", or "KEY" when copy is true
+  bool copy = false;   // -e KEY: copy KEY from the host environment
+  std::string option;  // "-e" or "--env", for messages
 };
 
 struct RunOptions {
@@ -30,7 +30,7 @@ struct RunOptions {
   std::optional<std::string> rootfs;
   std::vector<MountOption> mounts;  // in command-line order
   std::optional<std::string> workdir;
-  std::vector<EnvOption> env;       // in command-line order
+  std::vector<EnvOption> env;  // in command-line order
   bool has_user = false;
   uint32_t uid = 0;
   uint32_t gid = 0;
@@ -38,7 +38,7 @@ struct RunOptions {
   std::optional<bool> network_host;  // set when --network was given
   std::optional<std::string> json_path;
   std::optional<std::string> stdin_path;
-  std::vector<std::string> argv;    // PROGRAM [ARGS...]
+  std::vector<std::string> argv;  // PROGRAM [ARGS...]
 };
 
 // Parses ARGS (everything after "run"). On failure returns false and sets

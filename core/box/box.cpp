@@ -16,7 +16,8 @@ std::shared_ptr<Process> Box::spawn(const ProcSpec& spec) {
     std::lock_guard<std::mutex> lk(mu_);
     if (spawning_ || state_ != SBX_BOX_CONFIGURED)
       throw Error(SBX_E_STATE, "state", 0,
-                  std::string("cannot spawn: the box is ") + sbx_box_state_name(spawning_ ? SBX_BOX_RUNNING : state_) +
+                  std::string("cannot spawn: the box is ") +
+                      sbx_box_state_name(spawning_ ? SBX_BOX_RUNNING : state_) +
                       " (this version hosts one process per box)");
     spawning_ = true;
   }
@@ -48,7 +49,8 @@ std::shared_ptr<Process> Box::process() {
 int Box::kill(int sig) {
   auto p = process();
   if (!p) {
-    if (sig < 0 || sig > SIGRTMAX) throw_invalid("signal", std::to_string(sig) + " is not a valid signal number");
+    if (sig < 0 || sig > SIGRTMAX)
+      throw_invalid("signal", std::to_string(sig) + " is not a valid signal number");
     throw Error(SBX_E_STATE, "state", 0, "the box has no running process");
   }
   int r = p->kill(sig);

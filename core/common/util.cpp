@@ -27,8 +27,7 @@ std::string normalize_box_path(std::string_view path, const std::string& what) {
     if (j == i) break;
     std::string_view comp = path.substr(i, j - i);
     if (comp == "." || comp == "..")
-      throw_invalid(what, "'" + std::string(path) + "' contains a '" + std::string(comp) +
-                              "' component");
+      throw_invalid(what, "'" + std::string(path) + "' contains a '" + std::string(comp) + "' component");
     if (comp.size() > NAME_MAX) throw_invalid(what, "a path component is longer than NAME_MAX");
     out += '/';
     out += comp;

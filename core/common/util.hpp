@@ -27,6 +27,8 @@ bool read_small_file(const std::string& path, std::string* out);
 uint64_t monotonic_ns();
 
 // True if STR contains a NUL byte (possible through std::string inputs).
-inline bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+inline bool has_nul(std::string_view s) {
+  return s.find('\0') != std::string_view::npos;
+}
 
 }  // namespace sbx

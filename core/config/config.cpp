@@ -30,11 +30,12 @@ bool valid_env_name(const std::string& k) {
 
 void BoxConfig::set_namespaces(unsigned mask) {
   if ((mask & ~static_cast<unsigned>(SBX_NS_ALL)) != 0)
-    throw_invalid("namespaces", "unknown namespace bits 0x" + [&] {
-      char b[16];
-      snprintf(b, sizeof b, "%x", mask & ~static_cast<unsigned>(SBX_NS_ALL));
-      return std::string(b);
-    }());
+    throw_invalid(
+        "namespaces", "unknown namespace bits 0x" + [&] {
+          char b[16];
+          snprintf(b, sizeof b, "%x", mask & ~static_cast<unsigned>(SBX_NS_ALL));
+          return std::string(b);
+        }());
   namespaces = mask;
 }
 
@@ -80,8 +81,8 @@ void BoxConfig::set_hostname(const char* name) {
   std::string h = need_str(name, "hostname");
   if (h.empty() || h.size() > 64) throw_invalid("hostname", "must be 1 to 64 characters");
   for (char c : h) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
     if (!ok) throw_invalid("hostname", "'" + h + "' has characters outside [A-Za-z0-9.-]");
   }
   hostname = h;
@@ -115,8 +116,7 @@ void ProcSpec::set_argv(size_t argc, const char* const* args) {
 void ProcSpec::set_env(const char* key_value) {
   std::string kv = need_str(key_value, "env");
   size_t eq = kv.find('=');
-  if (eq == std::string::npos)
-    throw_invalid("env", "'" + kv + "' is not of the form KEY=VALUE");
+  if (eq == std::string::npos) throw_invalid("env", "'" + kv + "' is not of the form KEY=VALUE");
   std::string k = kv.substr(0, eq);
   if (!valid_env_name(k)) throw_invalid("env", "'" + kv + "' has an empty variable name");
   bool known = false;
@@ -138,7 +138,9 @@ void ProcSpec::allow(const char* name) {
   allow_env.push_back(n);
 }
 
-void ProcSpec::set_cwd(const char* dir) { cwd = normalize_box_path(need_str(dir, "cwd"), "cwd"); }
+void ProcSpec::set_cwd(const char* dir) {
+  cwd = normalize_box_path(need_str(dir, "cwd"), "cwd");
+}
 
 void ProcSpec::set_user(uint32_t uid, uint32_t gid) {
   // (uid_t)-1 means "unchanged" to set*id(2); refuse it explicitly.
@@ -148,8 +150,7 @@ void ProcSpec::set_user(uint32_t uid, uint32_t gid) {
 }
 
 void ProcSpec::set_stdio(int which, int mode, const char* path, int fd) {
-  if (which < 0 || which > 2)
-    throw_invalid("stdio", "stream " + std::to_string(which) + " is not 0, 1 or 2");
+  if (which < 0 || which > 2) throw_invalid("stdio", "stream " + std::to_string(which) + " is not 0, 1 or 2");
   if (mode < SBX_STDIO_INHERIT || mode > SBX_STDIO_STDOUT)
     throw_invalid("stdio", "unknown mode " + std::to_string(mode));
   StdioSpec s;
@@ -168,7 +169,8 @@ void ProcSpec::set_stdio(int which, int mode, const char* path, int fd) {
 }
 
 void ProcSpec::preserve(int fd) {
-  if (fd <= 2) throw_invalid("preserve fd", "fd " + std::to_string(fd) + " is stdio (use sbx_spec_set_stdio)");
+  if (fd <= 2)
+    throw_invalid("preserve fd", "fd " + std::to_string(fd) + " is stdio (use sbx_spec_set_stdio)");
   if (fcntl(fd, F_GETFD) < 0) throw_invalid("preserve fd", "fd " + std::to_string(fd) + " is not open");
   for (int f : preserve_fds)
     if (f == fd) return;

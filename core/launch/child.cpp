@@ -16,10 +16,9 @@
 // Errors are kernel results (-errno), never errno: on x86-64 this code runs
 // in the host's memory and errno belongs to a host thread (raw_syscalls.hpp).
 #include "core/launch/child.hpp"
-#include "core/launch/init_loop.hpp"
-#include "core/launch/raw_syscalls.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/mount.h>
@@ -30,12 +29,14 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "core/launch/init_loop.hpp"
+#include "core/launch/raw_syscalls.hpp"
 
 namespace sbx::launch {
 
@@ -164,10 +165,14 @@ int check_walked(int fd, Want want) {
   struct stat st;
   int r = sys::fstatat(fd, "", &st, AT_EMPTY_PATH);
   int err = 0;
-  if (r < 0) err = -r;
-  else if (S_ISLNK(st.st_mode)) err = ELOOP;
-  else if (want == Want::kDir && !S_ISDIR(st.st_mode)) err = ENOTDIR;
-  else if (want == Want::kFile && S_ISDIR(st.st_mode)) err = EISDIR;
+  if (r < 0)
+    err = -r;
+  else if (S_ISLNK(st.st_mode))
+    err = ELOOP;
+  else if (want == Want::kDir && !S_ISDIR(st.st_mode))
+    err = ENOTDIR;
+  else if (want == Want::kFile && S_ISDIR(st.st_mode))
+    err = EISDIR;
   if (err != 0) {
     close_fd(fd);
     return -err;
@@ -237,7 +242,8 @@ int walk(int dirfd, const char* rel, const OwnedFs* create_on, Want want) {
   // DIRFD's tree; only a missing component needs the walk that creates.
   const char* r = rel;
   while (*r == '/') ++r;
-  int fd = openat2_path(dirfd, *r != '\0' ? r : ".", RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  int fd = openat2_path(dirfd, *r != '\0' ? r : ".",
+                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   if (fd >= 0) return check_walked(fd, want);
   if (fd == -ELOOP || fd == -EXDEV) return -ELOOP;
   if (fd == -ENOENT && create_on == nullptr) return fd;
@@ -401,7 +407,8 @@ void build_filesystem(const ChildPlan* p) {
   // A scratch tmpfs becomes the root for a moment, with the host tree at
   // /oldroot (so host paths stay reachable for binds) and the box root
   // being assembled at /newroot. /tmp only serves as an existing mount point.
-  check(p, sys::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k"), Step::kBaseTmpfs);
+  check(p, sys::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k"),
+        Step::kBaseTmpfs);
   check(p, sys::mkdirat(AT_FDCWD, "/tmp/newroot", 0755), Step::kBaseTmpfs);
   check(p, sys::mkdirat(AT_FDCWD, "/tmp/oldroot", 0700), Step::kBaseTmpfs);
   check(p, sys::chdir("/tmp"), Step::kPivotBase);
@@ -643,7 +650,8 @@ void hide_host_copy(const ChildPlan* p) {
 // sharing its memory is safe, and no page tables are copied. glibc's clone()
 // is not used: TSan intercepts it and would take locks copied in unknown
 // states.
-extern "C" long sbx_raw_clone_vfork(unsigned long flags, void* stack_top, void (*fn)(const void*), const void* arg);
+extern "C" long sbx_raw_clone_vfork(unsigned long flags, void* stack_top, void (*fn)(const void*),
+                                    const void* arg);
 asm(R"(
   .text
   .p2align 4
@@ -675,7 +683,9 @@ sbx_raw_clone_vfork:
   .size sbx_raw_clone_vfork, .-sbx_raw_clone_vfork
 )");
 
-void program_trampoline(const void* arg) { program_main(static_cast<const ChildPlan*>(arg), -1); }
+void program_trampoline(const void* arg) {
+  program_main(static_cast<const ChildPlan*>(arg), -1);
+}
 
 // Returns the program's pid or -errno.
 long start_program(const ChildPlan* p) {
@@ -752,7 +762,9 @@ sbx_raw_clone3:
   .size sbx_raw_clone3, .-sbx_raw_clone3
 )");
 
-void child_trampoline(const void* arg) { child_main(static_cast<const ChildPlan*>(arg)); }
+void child_trampoline(const void* arg) {
+  child_main(static_cast<const ChildPlan*>(arg));
+}
 
 // Writes CONTENT to /proc/PID/NAME; 0 or -errno.
 int write_proc(pid_t pid, const char* name, const char* content) {
@@ -861,7 +873,9 @@ int write_proc(pid_t pid, const char* name, const char* content) {
   sys::exit_group(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
-void shim_trampoline(const void* arg) { shim_main(static_cast<const ChildPlan*>(arg)); }
+void shim_trampoline(const void* arg) {
+  shim_main(static_cast<const ChildPlan*>(arg));
+}
 #else
 long start_program(const ChildPlan* p) {
   long pid = sys::raw(SYS_clone, SIGCHLD, 0, 0, 0, 0);
@@ -901,9 +915,9 @@ void child_main(const ChildPlan* p) {
 
   if (!p->box_init) exec_program(p, -1);
 
-  // Signals stay blocked in the init: a blocked signal is queued even for a
-  // pid-namespace init (which would otherwise discard signals it has no
-  // handler for), and sigtimedwait picks them up for forwarding.
+    // Signals stay blocked in the init: a blocked signal is queued even for a
+    // pid-namespace init (which would otherwise discard signals it has no
+    // handler for), and sigtimedwait picks them up for forwarding.
 #if defined(__x86_64__)
   if (p->init_image_fd >= 0) {
     int go_wr = -1;
@@ -922,37 +936,68 @@ void child_main(const ChildPlan* p) {
 
 const char* step_name(Step s) {
   switch (s) {
-    case Step::kNone: return "none";
-    case Step::kSignals: return "signals";
-    case Step::kCloseFds: return "close_fds";
-    case Step::kSync: return "sync";
-    case Step::kSetsid: return "setsid";
-    case Step::kHostname: return "hostname";
-    case Step::kLoopback: return "loopback";
-    case Step::kMountPrivate: return "mount_private";
-    case Step::kBaseTmpfs: return "base_tmpfs";
-    case Step::kPivotBase: return "pivot_base";
-    case Step::kRootfs: return "rootfs";
-    case Step::kRootTmpfs: return "root_tmpfs";
-    case Step::kMountOp: return "mount";
-    case Step::kMountSource: return "mount_source";
-    case Step::kEarlyIdentity: return "early_identity";
-    case Step::kPivotRoot: return "pivot_root";
-    case Step::kUmountOld: return "umount_old_root";
-    case Step::kCapBounding: return "cap_bounding";
-    case Step::kSetgroups: return "setgroups";
-    case Step::kSetgid: return "setgid";
-    case Step::kSetuid: return "setuid";
-    case Step::kCapClear: return "capset";
-    case Step::kNoNewPrivs: return "no_new_privs";
-    case Step::kFork: return "fork";
-    case Step::kInitExec: return "init_exec";
-    case Step::kClone: return "clone3";
-    case Step::kIdMap: return "id_map";
-    case Step::kStdio: return "stdio";
-    case Step::kPreserveFd: return "preserve_fd";
-    case Step::kChdir: return "chdir";
-    case Step::kExec: return "execve";
+    case Step::kNone:
+      return "none";
+    case Step::kSignals:
+      return "signals";
+    case Step::kCloseFds:
+      return "close_fds";
+    case Step::kSync:
+      return "sync";
+    case Step::kSetsid:
+      return "setsid";
+    case Step::kHostname:
+      return "hostname";
+    case Step::kLoopback:
+      return "loopback";
+    case Step::kMountPrivate:
+      return "mount_private";
+    case Step::kBaseTmpfs:
+      return "base_tmpfs";
+    case Step::kPivotBase:
+      return "pivot_base";
+    case Step::kRootfs:
+      return "rootfs";
+    case Step::kRootTmpfs:
+      return "root_tmpfs";
+    case Step::kMountOp:
+      return "mount";
+    case Step::kMountSource:
+      return "mount_source";
+    case Step::kEarlyIdentity:
+      return "early_identity";
+    case Step::kPivotRoot:
+      return "pivot_root";
+    case Step::kUmountOld:
+      return "umount_old_root";
+    case Step::kCapBounding:
+      return "cap_bounding";
+    case Step::kSetgroups:
+      return "setgroups";
+    case Step::kSetgid:
+      return "setgid";
+    case Step::kSetuid:
+      return "setuid";
+    case Step::kCapClear:
+      return "capset";
+    case Step::kNoNewPrivs:
+      return "no_new_privs";
+    case Step::kFork:
+      return "fork";
+    case Step::kInitExec:
+      return "init_exec";
+    case Step::kClone:
+      return "clone3";
+    case Step::kIdMap:
+      return "id_map";
+    case Step::kStdio:
+      return "stdio";
+    case Step::kPreserveFd:
+      return "preserve_fd";
+    case Step::kChdir:
+      return "chdir";
+    case Step::kExec:
+      return "execve";
   }
   return "unknown";
 }

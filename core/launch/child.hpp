@@ -73,12 +73,12 @@ struct MountOp {
   const char* source;  // kBind
   const char* data;    // kTmpfs options, kSymlink content, kWriteFile bytes
   size_t data_len;
-  bool source_is_dir;  // kBind: the mount point to create
-  bool writable;       // kBind
-  bool allow_devices;  // kBind: no MOUNT_ATTR_NODEV
-  bool optional;       // kBind: a missing source is skipped
-  bool fresh_proc;     // kProc: mount procfs (else bind host /proc)
-  bool check_identity; // kBind: the source must still be (src_dev, src_ino)
+  bool source_is_dir;   // kBind: the mount point to create
+  bool writable;        // kBind
+  bool allow_devices;   // kBind: no MOUNT_ATTR_NODEV
+  bool optional;        // kBind: a missing source is skipped
+  bool fresh_proc;      // kProc: mount procfs (else bind host /proc)
+  bool check_identity;  // kBind: the source must still be (src_dev, src_ino)
   dev_t src_dev;
   ino_t src_ino;
 };
@@ -111,13 +111,13 @@ struct ChildPlan {
   size_t n_preserve;
   int stdio_src[3];  // source fd for 0/1/2 in the program; -1 = /dev/null
 
-  bool box_init;       // pid namespace: fork the program under a pid-1 init
+  bool box_init;  // pid namespace: fork the program under a pid-1 init
   bool set_hostname;
   const char* hostname;
   size_t hostname_len;
   bool loopback_up;
 
-  bool mount_ns;            // build the filesystem view
+  bool mount_ns;  // build the filesystem view
   const MountOp* ops;
   size_t n_ops;
 

@@ -17,7 +17,8 @@ asm(".section .rodata\n"
     ".hidden sbx_init_image_begin\n"
     ".hidden sbx_init_image_end\n"
     "sbx_init_image_begin:\n"
-    ".incbin \"" SBX_INIT_IMAGE_PATH "\"\n"
+    ".incbin \"" SBX_INIT_IMAGE_PATH
+    "\"\n"
     "sbx_init_image_end:\n"
     ".previous\n");
 extern "C" const char sbx_init_image_begin[];

@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -13,9 +13,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -93,8 +93,9 @@ void write_proc_file(int dirfd, const char* name, const std::string& content) {
   ssize_t n = write(fd.get(), content.data(), content.size());
   if (n < 0) {
     int e = errno;
-    throw Error(SBX_E_SETUP, name, e,
-                std::string("write ") + name + " '" + content.substr(0, content.size() - 1) + "': " + errno_text(e));
+    throw Error(
+        SBX_E_SETUP, name, e,
+        std::string("write ") + name + " '" + content.substr(0, content.size() - 1) + "': " + errno_text(e));
   }
 }
 
@@ -130,8 +131,12 @@ StackMapping::~StackMapping() {
   if (map_ != nullptr) munmap(map_, len_);
 }
 
-void* StackMapping::base() const { return static_cast<char*>(map_) + 4096; }
-size_t StackMapping::size() const { return len_ - 4096; }
+void* StackMapping::base() const {
+  return static_cast<char*>(map_) + 4096;
+}
+size_t StackMapping::size() const {
+  return len_ - 4096;
+}
 
 namespace {
 
@@ -147,7 +152,8 @@ class SignalBlock {
   uint64_t old_ = 0;
 };
 
-Error child_error(const ChildError& ce, const launch::ChildPlan& plan, const MountPlan& mp, const ProcSpec& spec) {
+Error child_error(const ChildError& ce, const launch::ChildPlan& plan, const MountPlan& mp,
+                  const ProcSpec& spec) {
   auto step = static_cast<Step>(ce.step);
   int e = ce.err;
   if (step == Step::kExec) {
@@ -234,7 +240,9 @@ class DumpableGuard {
 };
 }  // namespace
 
-void force_classic_launch_for_tests(bool on) { g_force_classic.store(on); }
+void force_classic_launch_for_tests(bool on) {
+  g_force_classic.store(on);
+}
 
 Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   spec.validate();
@@ -313,7 +321,8 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
         UniqueFd fd(open(s.path.c_str(), flags | O_CLOEXEC | O_NOCTTY, 0644));
         if (!fd) {
           int e = errno;
-          throw Error(SBX_E_INVALID, "stdio", e, std::string(name) + " file " + s.path + ": " + errno_text(e));
+          throw Error(SBX_E_INVALID, "stdio", e,
+                      std::string(name) + " file " + s.path + ": " + errno_text(e));
         }
         src[i] = fd.get();
         child_owned.push_back(std::move(fd));
@@ -321,7 +330,8 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
       }
       case SBX_STDIO_FD:
         if (fcntl(s.fd, F_GETFD) < 0)
-          throw Error(SBX_E_INVALID, "stdio", EBADF, std::string(name) + " fd " + std::to_string(s.fd) + " is not open");
+          throw Error(SBX_E_INVALID, "stdio", EBADF,
+                      std::string(name) + " fd " + std::to_string(s.fd) + " is not open");
         src[i] = s.fd;
         break;
       case SBX_STDIO_STDOUT:
@@ -441,13 +451,13 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   shared.init_pidfd = -1;
   shared.init_pid = -1;
   if (shim) {
-    out.stacks[0] = StackMapping(64 * 1024);   // the shim
-    out.stacks[1] = StackMapping(512 * 1024);  // the box process (and the program's vfork)
+    out.stacks[0] = StackMapping(size_t{64} * 1024);   // the shim
+    out.stacks[1] = StackMapping(size_t{512} * 1024);  // the box process (and the program's vfork)
     plan.shared = &shared;
     plan.ns_flags = clone_flags_for(ns);
     // The box process's stack grows down from the top; the program's own
     // (until it executes) is the bottom 64 KiB.
-    constexpr size_t kProgramStack = 64 * 1024;
+    constexpr size_t kProgramStack = size_t{64} * 1024;
     plan.program_stack = out.stacks[1].base();
     plan.program_stack_size = kProgramStack;
     plan.child_stack = static_cast<char*>(out.stacks[1].base()) + kProgramStack;
@@ -581,7 +591,8 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
             if (!shared.status_closed) close(status_p[1]);
             if (!shared.sync_closed) close(sync_p[0]);
           }
-          throw Error(SBX_E_SETUP, "shim", ESRCH, "the launcher process died before the box started (killed?)");
+          throw Error(SBX_E_SETUP, "shim", ESRCH,
+                      "the launcher process died before the box started (killed?)");
         }
       }
       ssize_t n = read(err_rd.get(), reinterpret_cast<char*>(&ce) + got, sizeof ce - got);
@@ -592,7 +603,8 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
     if (got == sizeof ce) {
       auto step = static_cast<Step>(ce.step);
       if (step == Step::kClone || step == Step::kIdMap) {
-        std::string msg = std::string(step == Step::kClone ? "clone3" : "writing the id maps") + ": " + errno_text(ce.err);
+        std::string msg =
+            std::string(step == Step::kClone ? "clone3" : "writing the id maps") + ": " + errno_text(ce.err);
         if (step == Step::kClone && ce.err == EPERM && !userns)
           msg += " (namespaces without a user namespace need CAP_SYS_ADMIN; enable SBX_NS_USER)";
         else if (step == Step::kClone && (ce.err == EPERM || ce.err == ENOSPC))

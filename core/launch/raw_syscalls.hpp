@@ -54,51 +54,88 @@ inline long L(T v) {
   return (long)(v);  // NOLINT: pointer and integer arguments alike
 }
 
-inline long read(int fd, void* buf, size_t n) { return raw(SYS_read, fd, L(buf), L(n)); }
-inline long write(int fd, const void* buf, size_t n) { return raw(SYS_write, fd, L(buf), L(n)); }
-inline int close(int fd) { return (int)raw(SYS_close, fd); }
+inline long read(int fd, void* buf, size_t n) {
+  return raw(SYS_read, fd, L(buf), L(n));
+}
+inline long write(int fd, const void* buf, size_t n) {
+  return raw(SYS_write, fd, L(buf), L(n));
+}
+inline int close(int fd) {
+  return (int)raw(SYS_close, fd);
+}
 inline int openat(int dirfd, const char* path, int flags, mode_t mode = 0) {
   return (int)raw(SYS_openat, dirfd, L(path), flags, mode);
 }
 inline int openat2(int dirfd, const char* path, const void* how, size_t size) {
   return (int)raw(SYS_openat2, dirfd, L(path), L(how), L(size));
 }
-inline int mkdirat(int dirfd, const char* path, mode_t mode) { return (int)raw(SYS_mkdirat, dirfd, L(path), mode); }
+inline int mkdirat(int dirfd, const char* path, mode_t mode) {
+  return (int)raw(SYS_mkdirat, dirfd, L(path), mode);
+}
 inline int symlinkat(const char* target, int dirfd, const char* path) {
   return (int)raw(SYS_symlinkat, L(target), dirfd, L(path));
 }
 inline int fstatat(int dirfd, const char* path, struct stat* st, int flags) {
   return (int)raw(SYS_newfstatat, dirfd, L(path), L(st), flags);
 }
-inline int fcntl(int fd, int cmd, long arg = 0) { return (int)raw(SYS_fcntl, fd, cmd, arg); }
-inline int dup3(int oldfd, int newfd, int flags) { return (int)raw(SYS_dup3, oldfd, newfd, flags); }
+inline int fcntl(int fd, int cmd, long arg = 0) {
+  return (int)raw(SYS_fcntl, fd, cmd, arg);
+}
+inline int dup3(int oldfd, int newfd, int flags) {
+  return (int)raw(SYS_dup3, oldfd, newfd, flags);
+}
 inline int close_range(unsigned first, unsigned last, unsigned flags) {
   return (int)raw(SYS_close_range, first, last, flags);
 }
-inline int chdir(const char* path) { return (int)raw(SYS_chdir, L(path)); }
-inline int fchdir(int fd) { return (int)raw(SYS_fchdir, fd); }
-inline int mount(const char* src, const char* target, const char* type, unsigned long flags, const void* data) {
+inline int chdir(const char* path) {
+  return (int)raw(SYS_chdir, L(path));
+}
+inline int fchdir(int fd) {
+  return (int)raw(SYS_fchdir, fd);
+}
+inline int mount(const char* src, const char* target, const char* type, unsigned long flags,
+                 const void* data) {
   return (int)raw(SYS_mount, L(src), L(target), L(type), L(flags), L(data));
 }
 inline int mount_setattr(int dirfd, const char* path, unsigned flags, const void* attr, size_t size) {
   return (int)raw(SYS_mount_setattr, dirfd, L(path), flags, L(attr), L(size));
 }
-inline int umount2(const char* target, int flags) { return (int)raw(SYS_umount2, L(target), flags); }
+inline int umount2(const char* target, int flags) {
+  return (int)raw(SYS_umount2, L(target), flags);
+}
 inline int pivot_root(const char* new_root, const char* put_old) {
   return (int)raw(SYS_pivot_root, L(new_root), L(put_old));
 }
-inline int sethostname(const char* name, size_t len) { return (int)raw(SYS_sethostname, L(name), L(len)); }
-inline int setsid() { return (int)raw(SYS_setsid); }
-inline int setgroups(size_t n, const gid_t* list) { return (int)raw(SYS_setgroups, L(n), L(list)); }
-inline int setresgid(gid_t r, gid_t e, gid_t s) { return (int)raw(SYS_setresgid, r, e, s); }
-inline int setresuid(uid_t r, uid_t e, uid_t s) { return (int)raw(SYS_setresuid, r, e, s); }
-inline int capset(void* hdr, void* data) { return (int)raw(SYS_capset, L(hdr), L(data)); }
+inline int sethostname(const char* name, size_t len) {
+  return (int)raw(SYS_sethostname, L(name), L(len));
+}
+inline int setsid() {
+  return (int)raw(SYS_setsid);
+}
+inline int setgroups(size_t n, const gid_t* list) {
+  return (int)raw(SYS_setgroups, L(n), L(list));
+}
+inline int setresgid(gid_t r, gid_t e, gid_t s) {
+  return (int)raw(SYS_setresgid, r, e, s);
+}
+inline int setresuid(uid_t r, uid_t e, uid_t s) {
+  return (int)raw(SYS_setresuid, r, e, s);
+}
+inline int capset(void* hdr, void* data) {
+  return (int)raw(SYS_capset, L(hdr), L(data));
+}
 inline int prctl(int op, unsigned long a, unsigned long b = 0, unsigned long c = 0, unsigned long d = 0) {
   return (int)raw(SYS_prctl, op, L(a), L(b), L(c), L(d));
 }
-inline int socket(int domain, int type, int proto) { return (int)raw(SYS_socket, domain, type, proto); }
-inline int ioctl(int fd, unsigned long req, void* arg) { return (int)raw(SYS_ioctl, fd, L(req), L(arg)); }
-inline int kill(pid_t pid, int sig) { return (int)raw(SYS_kill, pid, sig); }
+inline int socket(int domain, int type, int proto) {
+  return (int)raw(SYS_socket, domain, type, proto);
+}
+inline int ioctl(int fd, unsigned long req, void* arg) {
+  return (int)raw(SYS_ioctl, fd, L(req), L(arg));
+}
+inline int kill(pid_t pid, int sig) {
+  return (int)raw(SYS_kill, pid, sig);
+}
 inline pid_t wait4(pid_t pid, int* status, int options) {
   return (pid_t)raw(SYS_wait4, pid, L(status), options, 0);
 }

@@ -28,7 +28,9 @@ Process::Process(Launched&& l)
   rec_.pid = pid_;
 }
 
-Process::~Process() { terminate(); }
+Process::~Process() {
+  terminate();
+}
 
 void Process::terminate() {
   std::lock_guard<std::mutex> lk(mu_);
@@ -107,7 +109,8 @@ void Process::reap_nonblocking_locked() {
   siginfo_t si{};
   int r;
   do {
-    r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | WNOHANG | __WALL);
+    r = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si,
+               WEXITED | WNOHANG | __WALL);
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
     int e = errno;
@@ -181,7 +184,8 @@ int Process::wait(int timeout_ms, ExitRecord* out) {
   } unregister{this, efd.get(), &lk};
   lk.unlock();
 
-  const uint64_t deadline = timeout_ms < 0 ? 0 : monotonic_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+  const uint64_t deadline =
+      timeout_ms < 0 ? 0 : monotonic_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
   for (;;) {
     int wait_ms = -1;
     if (timeout_ms >= 0) {
@@ -220,7 +224,8 @@ void Process::interrupt() {
 }
 
 int Process::kill(int sig) {
-  if (sig < 0 || sig > SIGRTMAX) throw_invalid("signal", std::to_string(sig) + " is not a valid signal number");
+  if (sig < 0 || sig > SIGRTMAX)
+    throw_invalid("signal", std::to_string(sig) + " is not a valid signal number");
   std::lock_guard<std::mutex> lk(mu_);
   // A process that has ended (a zombie not yet reaped) still accepts
   // signals through its pidfd; it must read as gone.

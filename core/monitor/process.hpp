@@ -68,8 +68,8 @@ class Process {
   pid_t pid_;
   bool box_init_;
   uint64_t start_ns_;
-  bool ended_ = false;   // the exit record is final
-  bool reaped_ = false;  // the pidfd's process has been reaped
+  bool ended_ = false;         // the exit record is final
+  bool reaped_ = false;        // the pidfd's process has been reaped
   uint64_t sent_signals_ = 0;  // bit N-1: signal N was sent through sbx
   ExitRecord rec_;
   std::vector<int> waiters_;  // eventfds of the waits in progress

@@ -67,7 +67,9 @@ ResolvedConfig resolve_config(const BoxConfig& cfg) {
 
 namespace {
 
-std::string rel(const std::string& abs) { return abs.size() > 1 ? abs.substr(1) : std::string(); }
+std::string rel(const std::string& abs) {
+  return abs.size() > 1 ? abs.substr(1) : std::string();
+}
 
 void add_bind(MountPlan& p, const std::string& src, const std::string& dst, bool is_dir, bool writable,
               bool devices, bool optional, const struct stat* identity = nullptr) {
@@ -138,7 +140,8 @@ void mirror_host_entry(MountPlan& p, const std::string& path) {
     add_symlink(p, path, std::string(buf, static_cast<size_t>(n)));
     return;
   }
-  if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) add_bind(p, path, path, S_ISDIR(st.st_mode), false, false, true, &st);
+  if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))
+    add_bind(p, path, path, S_ISDIR(st.st_mode), false, false, true, &st);
 }
 
 // A rootfs is mirrored into the box's tmpfs root entry by entry: directories
@@ -191,7 +194,8 @@ std::string group_for(gid_t gid) {
 // namespace's root, which would otherwise own them).
 std::string tmpfs_options(uint64_t size, unsigned mode, uid_t uid, gid_t gid) {
   char buf[96];
-  snprintf(buf, sizeof buf, "mode=%04o,uid=%u,gid=%u", mode, static_cast<unsigned>(uid), static_cast<unsigned>(gid));
+  snprintf(buf, sizeof buf, "mode=%04o,uid=%u,gid=%u", mode, static_cast<unsigned>(uid),
+           static_cast<unsigned>(gid));
   std::string o = buf;
   if (size != 0) o += ",size=" + std::to_string(size);
   return o;
@@ -224,7 +228,8 @@ MountPlan build_mount_plan(const MountPlanInput& in) {
     add_file(p, "/etc/group", group_for(in.gid));
     if (in.own_network) {
       std::string h = box.cfg.hostname;
-      add_file(p, "/etc/hosts", "127.0.0.1\tlocalhost " + h + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+      add_file(p, "/etc/hosts",
+               "127.0.0.1\tlocalhost " + h + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     }
     if ((box.cfg.namespaces & SBX_NS_UTS) != 0) add_file(p, "/etc/hostname", box.cfg.hostname + "\n");
   }

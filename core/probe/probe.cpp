@@ -107,8 +107,7 @@ std::string trim(std::string_view s) {
   size_t b = 0;
   size_t e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\n' || s[b] == '\t' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\n' || s[e - 1] == '\t' || s[e - 1] == '\r'))
-    --e;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\n' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
   return std::string(s.substr(b, e - b));
 }
 
@@ -212,8 +211,7 @@ struct ChildOutcome {
 // Starts a child with FLAGS (namespace flags and the like), runs FN in it
 // and reaps exactly that child. Never waitpid(-1): other children of the
 // host are not ours to reap.
-ChildOutcome run_child(uint64_t flags, ChildFn fn, const void* ctx, bool want_pidfd,
-                       bool allow_legacy) {
+ChildOutcome run_child(uint64_t flags, ChildFn fn, const void* ctx, bool want_pidfd, bool allow_legacy) {
   ChildOutcome out;
   int pidfd = -1;
   CloneArgs args{};
@@ -228,8 +226,7 @@ ChildOutcome run_child(uint64_t flags, ChildFn fn, const void* ctx, bool want_pi
     // that libc falls back: legacy clone takes the same namespace flags.
     out.via_clone3 = false;
     // With a zero stack the child runs on its copy of our stack, as in fork.
-    r = ::syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, 0UL, nullptr, nullptr,
-                  0UL);
+    r = ::syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, 0UL, nullptr, nullptr, 0UL);
     if (r == 0) child_body(fn, ctx);
   }
   if (r < 0) {
@@ -417,8 +414,8 @@ std::string ns_fix(const NsKind& ns, int e, const Identity& id, const UsernsKnob
   std::string max_path = std::string("/proc/sys/user/") + ns.max_knob;
   if (e == ENOSPC) {
     auto v = sysctl_value(max_path);
-    return "raise " + max_path + " (now " + (v ? *v : "?") + "), e.g. sysctl -w user." +
-           ns.max_knob + "=15000";
+    return "raise " + max_path + " (now " + (v ? *v : "?") + "), e.g. sysctl -w user." + ns.max_knob +
+           "=15000";
   }
   if (e == EINVAL) return std::string("use a kernel built with ") + ns.kconfig + "=y";
   if (e == EUSERS) return "run sbx from a shallower user namespace";
@@ -450,16 +447,15 @@ ProbeEntry probe_namespace(const NsKind& ns, const Identity& id, const UsernsKno
     ChildOutcome c = run_child(CLONE_NEWUSER, child_write_uid_map, &map, false, true);
     if (!c.started)
       return bad(name,
-                 errno_reason(c.clone_errno) + " (" +
-                     ns_errno_reason(ns, c.clone_errno, id.rootless) + "); " + knobs.summary,
+                 errno_reason(c.clone_errno) + " (" + ns_errno_reason(ns, c.clone_errno, id.rootless) +
+                     "); " + knobs.summary,
                  ns_fix(ns, c.clone_errno, id, knobs));
     if (c.status_known && c.exit_code != 0)
-      return bad(name,
-                 "created, but the child could not write its uid_map: " + child_failure(c) + "; " +
-                     knobs.summary,
-                 knobs.fixes.empty()
-                     ? "check LSM policy (AppArmor/SELinux) for user namespaces; " + knobs.summary
-                     : join(knobs.fixes, "; "));
+      return bad(
+          name,
+          "created, but the child could not write its uid_map: " + child_failure(c) + "; " + knobs.summary,
+          knobs.fixes.empty() ? "check LSM policy (AppArmor/SELinux) for user namespaces; " + knobs.summary
+                              : join(knobs.fixes, "; "));
     std::string d = "created and uid_map written (" + via(c) + ")";
     if (!c.status_known) d = "created (" + via(c) + "); " + child_failure(c);
     return ok(name, std::move(d));
@@ -467,8 +463,7 @@ ProbeEntry probe_namespace(const NsKind& ns, const Identity& id, const UsernsKno
 
   // Root tries the namespace alone first: that is what a root box uses.
   bool inside_userns = id.rootless;
-  ChildOutcome c =
-      run_child(ns.flag | (inside_userns ? CLONE_NEWUSER : 0), nullptr, nullptr, false, true);
+  ChildOutcome c = run_child(ns.flag | (inside_userns ? CLONE_NEWUSER : 0), nullptr, nullptr, false, true);
   if (!c.started && !inside_userns && c.clone_errno == EPERM) {
     // Root without CAP_SYS_ADMIN (a container) may still get it this way.
     ChildOutcome c2 = run_child(ns.flag | CLONE_NEWUSER, nullptr, nullptr, false, true);
@@ -478,12 +473,11 @@ ProbeEntry probe_namespace(const NsKind& ns, const Identity& id, const UsernsKno
   }
   if (!c.started)
     return bad(name,
-               errno_reason(c.clone_errno) + " (" +
-                   ns_errno_reason(ns, c.clone_errno, id.rootless) + ")" +
+               errno_reason(c.clone_errno) + " (" + ns_errno_reason(ns, c.clone_errno, id.rootless) + ")" +
                    (inside_userns ? " inside a user namespace" : ""),
                ns_fix(ns, c.clone_errno, id, knobs));
-  return ok(name, std::string("created") + (inside_userns ? " inside a user namespace" : "") +
-                      " (" + via(c) + ")");
+  return ok(name,
+            std::string("created") + (inside_userns ? " inside a user namespace" : "") + " (" + via(c) + ")");
 }
 
 // --------------------------------------------------- process primitives
@@ -491,11 +485,10 @@ ProbeEntry probe_namespace(const NsKind& ns, const Identity& id, const UsernsKno
 ProbeEntry probe_clone3() {
   ChildOutcome c = run_child(0, nullptr, nullptr, true, false);
   if (!c.started) {
-    std::string fix =
-        c.clone_errno == ENOSYS
-            ? "Linux >= 5.3 is needed (or the container's seccomp profile hides clone3); "
-              "sbx falls back to legacy clone without pidfds"
-            : "allow clone3 in the host's seccomp profile";
+    std::string fix = c.clone_errno == ENOSYS
+                          ? "Linux >= 5.3 is needed (or the container's seccomp profile hides clone3); "
+                            "sbx falls back to legacy clone without pidfds"
+                          : "allow clone3 in the host's seccomp profile";
     return bad("clone3", "clone3(CLONE_PIDFD): " + errno_reason(c.clone_errno), std::move(fix));
   }
   if (!c.got_pidfd)
@@ -541,8 +534,8 @@ ProbeEntry probe_close_range() {
   }
   (void)fd.release();  // closed by close_range
   if (!cloexec_ok)
-    return ok("close_range", "close_range works; CLOSE_RANGE_CLOEXEC: " +
-                                 errno_reason(cloexec_errno) + " (needs Linux >= 5.11)");
+    return ok("close_range", "close_range works; CLOSE_RANGE_CLOEXEC: " + errno_reason(cloexec_errno) +
+                                 " (needs Linux >= 5.11)");
   return ok("close_range", "close_range works, including CLOSE_RANGE_CLOEXEC");
 }
 
@@ -554,14 +547,12 @@ ProbeEntry probe_mount_setattr() {
   if (e == EINVAL || e == EBADF)
     return ok("mount_setattr", "present (" + errno_name(e) + " on a deliberately invalid call)");
   if (e == ENOSYS)
-    return bad(
-        "mount_setattr", errno_reason(e),
-        "Linux >= 5.12 is needed for recursive read-only binds; sbx falls back to remounting "
-        "each mount");
-  return bad(
-      "mount_setattr",
-      "unexpected result on an invalid call: " + (e ? errno_reason(e) : std::string("success")),
-      "allow mount_setattr in the host's seccomp profile");
+    return bad("mount_setattr", errno_reason(e),
+               "Linux >= 5.12 is needed for recursive read-only binds; sbx falls back to remounting "
+               "each mount");
+  return bad("mount_setattr",
+             "unexpected result on an invalid call: " + (e ? errno_reason(e) : std::string("success")),
+             "allow mount_setattr in the host's seccomp profile");
 }
 
 // ------------------------------------------------------------ seccomp
@@ -580,12 +571,11 @@ ProbeEntry probe_seccomp() {
   int mode = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
   if (mode < 0) {
     int e = errno;
-    return bad("seccomp", "PR_GET_SECCOMP: " + errno_reason(e),
-               "use a kernel built with CONFIG_SECCOMP=y");
+    return bad("seccomp", "PR_GET_SECCOMP: " + errno_reason(e), "use a kernel built with CONFIG_SECCOMP=y");
   }
   std::string d = mode == 0 ? "this process is not filtered"
-                            : "this process already runs under a filter (mode " +
-                                  std::to_string(mode) + "; box filters stack on top)";
+                            : "this process already runs under a filter (mode " + std::to_string(mode) +
+                                  "; box filters stack on top)";
   if (auto a = read_file("/proc/sys/kernel/seccomp/actions_avail"))
     d += "; actions_avail: " + trim(*a);
   else
@@ -612,13 +602,11 @@ ProbeEntry probe_seccomp_filter() {
                "see clone3 / process limits");
   if (c.status_known && c.exit_code != 0) {
     int e = c.term_signal == 0 ? c.exit_code : 0;
-    std::string fix =
-        (e == EINVAL || e == ENOSYS)
-            ? "use a kernel built with CONFIG_SECCOMP_FILTER=y"
-            : "the host's own seccomp/LSM policy forbids installing filters; relax it";
+    std::string fix = (e == EINVAL || e == ENOSYS)
+                          ? "use a kernel built with CONFIG_SECCOMP_FILTER=y"
+                          : "the host's own seccomp/LSM policy forbids installing filters; relax it";
     return bad("seccomp.filter",
-               "installing a filter in a child failed: " + child_failure(c) + "; " + actions,
-               std::move(fix));
+               "installing a filter in a child failed: " + child_failure(c) + "; " + actions, std::move(fix));
   }
   if (!c.status_known && !kill_ok)
     return bad("seccomp.filter", child_failure(c) + "; " + actions,
@@ -643,8 +631,7 @@ ProbeEntry probe_no_new_privs() {
   ChildOutcome c = run_child(0, child_no_new_privs, nullptr, false, true);
   std::string state = std::string("this process: ") + (cur ? "on" : "off");
   if (!c.started)
-    return bad("no_new_privs",
-               "could not start a test child: " + errno_reason(c.clone_errno) + "; " + state,
+    return bad("no_new_privs", "could not start a test child: " + errno_reason(c.clone_errno) + "; " + state,
                "see clone3 / process limits");
   if (c.status_known && c.exit_code != 0)
     return bad("no_new_privs", "setting it in a child failed: " + child_failure(c) + "; " + state,
@@ -676,10 +663,9 @@ ProbeEntry probe_landlock() {
     std::string d = "landlock_create_ruleset: " + errno_reason(e);
     if (auto lsm = read_file("/sys/kernel/security/lsm")) d += "; active LSMs: " + trim(*lsm);
     if (e == EOPNOTSUPP)
-      return bad(
-          "landlock", d + " (built in but disabled at boot)",
-          "add landlock to the lsm= boot parameter (e.g. lsm=landlock,lockdown,yama,apparmor,bpf; "
-          "see /sys/kernel/security/lsm for the current list)");
+      return bad("landlock", d + " (built in but disabled at boot)",
+                 "add landlock to the lsm= boot parameter (e.g. lsm=landlock,lockdown,yama,apparmor,bpf; "
+                 "see /sys/kernel/security/lsm for the current list)");
     if (e == ENOSYS)
       return bad("landlock", d + " (not built into this kernel)",
                  "use Linux >= 5.13 built with CONFIG_SECURITY_LANDLOCK=y and landlock in lsm=");
@@ -693,8 +679,7 @@ ProbeEntry probe_landlock() {
   if (c.status_known && c.exit_code != 0)
     return bad("landlock", d + "; restricting a child failed: " + child_failure(c),
                "check the host's seccomp/LSM policy for landlock_restrict_self");
-  return ok("landlock",
-            d + (c.status_known ? "; enforcement verified in a child" : "; " + child_failure(c)));
+  return ok("landlock", d + (c.status_known ? "; enforcement verified in a child" : "; " + child_failure(c)));
 }
 
 // ------------------------------------------------------------- cgroups
@@ -840,9 +825,8 @@ ProbeEntry probe_cgroup_layout(const std::vector<CgMount>& mounts) {
   const CgMount* v2 = pick_v2(mounts);
   if (v1.empty() && !v2) {
     return bad("cgroup.layout",
-               named.empty()
-                   ? "no cgroup filesystem is mounted"
-                   : "only named v1 hierarchies (" + join(named, ",") + "), no controllers",
+               named.empty() ? "no cgroup filesystem is mounted"
+                             : "only named v1 hierarchies (" + join(named, ",") + "), no controllers",
                "mount cgroup2 (mount -t cgroup2 none /sys/fs/cgroup) or boot with "
                "systemd.unified_cgroup_hierarchy=1");
   }
@@ -862,8 +846,7 @@ ProbeEntry probe_cgroup_layout(const std::vector<CgMount>& mounts) {
 
 constexpr const char* kLimitControllers[] = {"memory", "pids", "cpu"};
 
-ProbeEntry probe_cgroup_v2(const std::vector<CgMount>& mounts, const SelfCgroups& self,
-                           const Identity& id) {
+ProbeEntry probe_cgroup_v2(const std::vector<CgMount>& mounts, const SelfCgroups& self, const Identity& id) {
   const char* name = "cgroup.v2.delegation";
   const CgMount* v2 = pick_v2(mounts);
   if (!v2)
@@ -879,9 +862,8 @@ ProbeEntry probe_cgroup_v2(const std::vector<CgMount>& mounts, const SelfCgroups
   for (const auto& m : mounts)
     if (m.v2 && (dir = resolve(m, path))) break;
   if (!dir)
-    return bad(
-        name, "own cgroup " + path + " is not visible under any cgroup2 mount here",
-        "mount the cgroup2 hierarchy that contains this process (or use a cgroup namespace)");
+    return bad(name, "own cgroup " + path + " is not visible under any cgroup2 mount here",
+               "mount the cgroup2 hierarchy that contains this process (or use a cgroup namespace)");
 
   int e_dir = 0;
   int e_procs = 0;
@@ -917,12 +899,11 @@ ProbeEntry probe_cgroup_v2(const std::vector<CgMount>& mounts, const SelfCgroups
             "<command>, or have root chown a cgroup subtree (directory, cgroup.procs, "
             "cgroup.subtree_control) to this user";
     } else {
-      fix =
-          (e_dir == EROFS || v2->read_only)
-              ? "cgroup2 is mounted read-only (a container?): mount it read-write or give the "
-                "container a "
-                "private, writable cgroup (e.g. docker --cgroupns=private with a delegated cgroup)"
-              : "give this process a writable cgroup2 subtree";
+      fix = (e_dir == EROFS || v2->read_only)
+                ? "cgroup2 is mounted read-only (a container?): mount it read-write or give the "
+                  "container a "
+                  "private, writable cgroup (e.g. docker --cgroupns=private with a delegated cgroup)"
+                : "give this process a writable cgroup2 subtree";
     }
     return bad(name, std::move(d), std::move(fix));
   }
@@ -954,8 +935,8 @@ ProbeEntry probe_cgroup_v1(const std::string& ctrl, const std::vector<CgMount>& 
     if (!m.v2 && contains(m.controllers, ctrl)) hier.push_back(&m);
   if (hier.empty()) {
     const CgMount* v2 = pick_v2(mounts);
-    bool on_v2 = v2 && contains(read_words(v2->mountpoint + "/cgroup.controllers"),
-                                ctrl == "cpuacct" ? "cpu" : ctrl);
+    bool on_v2 =
+        v2 && contains(read_words(v2->mountpoint + "/cgroup.controllers"), ctrl == "cpuacct" ? "cpu" : ctrl);
     if (on_v2)
       return bad(name, "not mounted as a v1 hierarchy; " + ctrl + " is on cgroup v2",
                  "nothing to do: sbx uses cgroup v2 for this (see cgroup.v2.delegation)");
@@ -964,8 +945,7 @@ ProbeEntry probe_cgroup_v1(const std::string& ctrl, const std::vector<CgMount>& 
                    ") or enable it on cgroup v2");
   }
   std::string where = hier.front()->mountpoint;
-  if (hier.front()->controllers.size() > 1)
-    where += " (with " + join(hier.front()->controllers, ",") + ")";
+  if (hier.front()->controllers.size() > 1) where += " (with " + join(hier.front()->controllers, ",") + ")";
 
   std::optional<std::string> path;
   for (const auto& [ctrls, p] : self.v1)
@@ -977,20 +957,18 @@ ProbeEntry probe_cgroup_v1(const std::string& ctrl, const std::vector<CgMount>& 
   for (const CgMount* m : hier)
     if ((dir = resolve(*m, *path))) break;
   if (!dir)
-    return bad(name,
-               "mounted at " + where + ", but own cgroup " + *path + " is not visible under it",
+    return bad(name, "mounted at " + where + ", but own cgroup " + *path + " is not visible under it",
                "mount the hierarchy root, or run sbx in a cgroup visible in this mount namespace");
   int e = 0;
   std::string d = "mounted at " + where + "; own cgroup " + *path;
   if (!writable(*dir, &e)) {
     d += " not writable (" + errno_name(e) + ")";
-    std::string fix = e == EROFS ? "the hierarchy is mounted read-only: remount it read-write"
-                      : id.rootless
-                          ? "cgroup v1 has no delegation: have root create a directory for uid " +
-                                std::to_string(id.euid) + " (mkdir " + hier.front()->mountpoint +
-                                "/sbx && chown -R " + std::to_string(id.euid) + " " +
-                                hier.front()->mountpoint + "/sbx) and run sbx in it"
-                          : "give this process a writable cgroup in the " + ctrl + " hierarchy";
+    std::string fix = e == EROFS    ? "the hierarchy is mounted read-only: remount it read-write"
+                      : id.rootless ? "cgroup v1 has no delegation: have root create a directory for uid " +
+                                          std::to_string(id.euid) + " (mkdir " + hier.front()->mountpoint +
+                                          "/sbx && chown -R " + std::to_string(id.euid) + " " +
+                                          hier.front()->mountpoint + "/sbx) and run sbx in it"
+                                    : "give this process a writable cgroup in the " + ctrl + " hierarchy";
     return bad(name, std::move(d), std::move(fix));
   }
   return ok(name, d + " writable");
@@ -1010,14 +988,16 @@ ProbeEntry probe_launch_mode() {
               "shim mode: boxes start without copying the host's memory; pid 1 runs the embedded init image");
   std::string policy;
   if (read_small_file("/proc/sys/vm/memfd_noexec", &policy) && !policy.empty() && policy[0] == '2')
-    return bad("launch.init_image",
-               "vm.memfd_noexec = 2 forbids executable memfds: boxes use the classic mode (a copy of the host "
-               "process per box; slower for large hosts)",
-               "sysctl vm.memfd_noexec=0 (or 1) lets sbx run its init image");
-  return bad("launch.init_image",
-             "this build has no init image (not x86-64) or the memfd could not be made: boxes use the classic "
-             "mode (a copy of the host process per box; slower for large hosts)",
-             "build sbx for x86-64, or check memfd_create in this environment");
+    return bad(
+        "launch.init_image",
+        "vm.memfd_noexec = 2 forbids executable memfds: boxes use the classic mode (a copy of the host "
+        "process per box; slower for large hosts)",
+        "sysctl vm.memfd_noexec=0 (or 1) lets sbx run its init image");
+  return bad(
+      "launch.init_image",
+      "this build has no init image (not x86-64) or the memfd could not be made: boxes use the classic "
+      "mode (a copy of the host process per box; slower for large hosts)",
+      "build sbx for x86-64, or check memfd_create in this environment");
 }
 
 std::vector<ProbeEntry> run_probe() {
@@ -1150,8 +1130,8 @@ std::string probe_to_json(const std::vector<ProbeEntry>& entries) {
   }
   j += entries.empty() ? "],\n" : "\n  ],\n";
   j += "  \"summary\": {\"total\": " + std::to_string(entries.size()) +
-       ", \"supported\": " + std::to_string(supported) + ", \"unsupported\": [" +
-       join(unsupported, ", ") + "]}\n}\n";
+       ", \"supported\": " + std::to_string(supported) + ", \"unsupported\": [" + join(unsupported, ", ") +
+       "]}\n}\n";
   return j;
 }
 

@@ -7,7 +7,6 @@
  * no linkable libsbx. */
 #include <sbx/sbx.h>
 #include <sbx/sbx.h> /* the include guard works */
-
 #include <stddef.h>
 
 #define SBX_HT_CAT2(a, b) a##b
@@ -20,12 +19,12 @@ int SBX_HT_CHECK(void) {
   int failures = 0;
   sbx_exit_status st = SBX_EXIT_STATUS_INIT;
   /* Opaque handle types are usable as pointers by a C client. */
-  sbx_config *cfg = NULL;
-  sbx_box *box = NULL;
-  sbx_spec *spec = NULL;
-  sbx_proc *proc = NULL;
-  sbx_error *err = NULL;
-  sbx_probe *probe = NULL;
+  sbx_config* cfg = NULL;
+  sbx_box* box = NULL;
+  sbx_spec* spec = NULL;
+  sbx_proc* proc = NULL;
+  sbx_error* err = NULL;
+  sbx_probe* probe = NULL;
   unsigned ns = SBX_NS_ALL;
   sbx_status status = SBX_OK;
   sbx_stdio_mode mode = SBX_STDIO_PIPE;
@@ -50,8 +49,8 @@ int SBX_HT_CHECK(void) {
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
   _Static_assert(offsetof(sbx_exit_status, size) == 0, "size field first");
-  failures += _Generic(&sbx_abi_version, int (*)(void): 0, default: 1);
-  failures += _Generic(&sbx_version, const char *(*)(int *, int *, int *): 0, default: 1);
+  failures += _Generic(&sbx_abi_version, int (*)(void) : 0, default : 1);
+  failures += _Generic(&sbx_version, const char* (*)(int*, int*, int*) : 0, default : 1);
 #endif
   return failures;
 }

@@ -18,8 +18,7 @@ static_assert(std::is_standard_layout<sbx_exit_status>::value, "sbx_exit_status 
 static_assert(std::is_trivial<sbx_exit_status>::value, "sbx_exit_status is trivial");
 static_assert(offsetof(sbx_exit_status, size) == 0, "size comes first");
 static_assert(std::is_same<decltype(&sbx_abi_version), int (*)()>::value, "prototype");
-static_assert(std::is_same<decltype(&sbx_version), const char* (*)(int*, int*, int*)>::value,
-              "prototype");
+static_assert(std::is_same<decltype(&sbx_version), const char* (*)(int*, int*, int*)>::value, "prototype");
 static_assert(SBX_OK == 0, "SBX_OK is 0");
 
 extern "C" int SBX_HT_CHECK(void);

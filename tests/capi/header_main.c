@@ -10,7 +10,7 @@ int sbx_header_check_cxx20(void);
 
 int main(void) {
   struct {
-    const char *name;
+    const char* name;
     int (*check)(void);
   } checks[] = {
       {"C99", sbx_header_check_c99},

@@ -3,23 +3,22 @@
  * /bin/sh -c 'exit 3' in a box and prints "ok" when the C API reports
  * exactly that. Everything it creates is freed. */
 #include <sbx/sbx.h>
-
 #include <stdio.h>
 
-static int fail(const char *what, int status, sbx_error *err) {
-  fprintf(stderr, "pc_consumer: %s failed: %s (%d): %s\n", what, sbx_status_name(status),
-          status, err != NULL ? sbx_error_message(err) : "(no error object)");
+static int fail(const char* what, int status, sbx_error* err) {
+  fprintf(stderr, "pc_consumer: %s failed: %s (%d): %s\n", what, sbx_status_name(status), status,
+          err != NULL ? sbx_error_message(err) : "(no error object)");
   sbx_error_free(err);
   return 1;
 }
 
 int main(void) {
-  static const char *const argv[] = {"/bin/sh", "-c", "exit 3"};
-  sbx_error *err = NULL;
-  sbx_config *cfg = NULL;
-  sbx_box *box = NULL;
-  sbx_spec *spec = NULL;
-  sbx_proc *proc = NULL;
+  static const char* const argv[] = {"/bin/sh", "-c", "exit 3"};
+  sbx_error* err = NULL;
+  sbx_config* cfg = NULL;
+  sbx_box* box = NULL;
+  sbx_spec* spec = NULL;
+  sbx_proc* proc = NULL;
   sbx_exit_status st = SBX_EXIT_STATUS_INIT;
   int rc = 1;
   int s;
@@ -37,8 +36,8 @@ int main(void) {
   } else if ((s = sbx_proc_wait(proc, -1, &st, &err)) != SBX_OK) {
     rc = fail("sbx_proc_wait", s, err);
   } else if (st.kind != SBX_EXIT_EXITED || st.code != 3 || sbx_exit_shell_code(&st) != 3) {
-    fprintf(stderr, "pc_consumer: expected EXITED with code 3, got kind=%d code=%d signal=%d\n",
-            st.kind, st.code, st.signal);
+    fprintf(stderr, "pc_consumer: expected EXITED with code 3, got kind=%d code=%d signal=%d\n", st.kind,
+            st.code, st.signal);
   } else {
     rc = 0;
   }

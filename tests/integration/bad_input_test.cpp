@@ -3,14 +3,13 @@
 // must return SBX_E_INVALID (never crash), say what was wrong, and leave
 // nothing behind (fds, child processes, mounts of the test process).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "box_helper.hpp"
 
@@ -27,7 +26,8 @@ void expect_invalid(int rc, sbx_error*& err, std::initializer_list<const char*> 
   EXPECT_EQ(sbx_error_code(err), SBX_E_INVALID);
   const std::string msg = sbx_error_message(err);
   EXPECT_FALSE(std::string(sbx_error_step(err)).empty());
-  for (const char* n : names) EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not named in: " << msg;
+  for (const char* n : names)
+    EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not named in: " << msg;
   sbx_error_free(err);
   err = nullptr;
 }
@@ -127,7 +127,8 @@ TEST_F(BadInput, NullHandlesAndOutPointers) {
   expect_invalid(sbx_spec_set_cwd(nullptr, "/", &err), err, {"spec"}, "set_cwd spec");
   expect_invalid(sbx_spec_set_cwd(spec.get(), nullptr, &err), err, {"cwd"}, "set_cwd NULL");
   expect_invalid(sbx_spec_set_user(nullptr, 1, 1, &err), err, {"spec"}, "set_user");
-  expect_invalid(sbx_spec_set_stdio(nullptr, 1, SBX_STDIO_NULL, nullptr, -1, &err), err, {"spec"}, "set_stdio");
+  expect_invalid(sbx_spec_set_stdio(nullptr, 1, SBX_STDIO_NULL, nullptr, -1, &err), err, {"spec"},
+                 "set_stdio");
   expect_invalid(sbx_spec_set_stdio(spec.get(), 1, SBX_STDIO_FILE, nullptr, -1, &err), err, {"file"},
                  "set_stdio FILE NULL path");
   expect_invalid(sbx_spec_preserve_fd(nullptr, 3, &err), err, {"spec"}, "preserve_fd");
@@ -185,7 +186,8 @@ TEST_F(BadInput, NullOutPointersOnALiveProcess) {
   expect_invalid(sbx_proc_wait(r->proc.get(), 0, nullptr, &err), err, {"out"}, "proc_wait out");
   EXPECT_EQ(sbx_proc_pid(r->proc.get(), nullptr), SBX_E_INVALID);
   EXPECT_EQ(sbx_proc_pollfd(r->proc.get(), nullptr), SBX_E_INVALID);
-  expect_invalid(sbx_proc_take_stdio(r->proc.get(), SBX_STDIN, nullptr, &err), err, {"out_fd"}, "take_stdio out");
+  expect_invalid(sbx_proc_take_stdio(r->proc.get(), SBX_STDIN, nullptr, &err), err, {"out_fd"},
+                 "take_stdio out");
   int fd = 99;
   expect_invalid(sbx_proc_take_stdio(r->proc.get(), 3, &fd, &err), err, {"which"}, "take_stdio which=3");
   expect_invalid(sbx_proc_take_stdio(r->proc.get(), -1, &fd, &err), err, {"which"}, "take_stdio which=-1");
@@ -242,7 +244,8 @@ TEST_F(BadInput, ExitStatusStruct) {
   newer.future_field = 1;
   expect_invalid(sbx_proc_wait(r->proc.get(), -1, &newer.base, &err), err, {"non-zero"}, "trailing bytes");
   newer.future_field = 0;
-  ASSERT_EQ(sbx_proc_wait(r->proc.get(), -1, &newer.base, &err), SBX_OK) << take_error(SBX_OK, &err).describe();
+  ASSERT_EQ(sbx_proc_wait(r->proc.get(), -1, &newer.base, &err), SBX_OK)
+      << take_error(SBX_OK, &err).describe();
   EXPECT_EQ(newer.base.kind, SBX_EXIT_EXITED);
   EXPECT_EQ(newer.future_field, 0u) << "the library wrote past the fields it knows";
   EXPECT_EQ(newer.base.size, sizeof newer) << "size must not be rewritten";
@@ -256,11 +259,13 @@ TEST_F(BadInput, PathsAndTargets) {
   // Relative paths.
   expect_invalid(sbx_config_add_bind(cfg.get(), "usr", "/usr2", 0, &err), err, {"usr"}, "relative bind src");
   expect_invalid(sbx_config_add_bind(cfg.get(), "/usr", "usr2", 0, &err), err, {"usr2"}, "relative bind dst");
-  expect_invalid(sbx_config_add_tmpfs(cfg.get(), "scratch", 0, 0755, &err), err, {"scratch"}, "relative tmpfs");
-  expect_invalid(sbx_config_set_rootfs(cfg.get(), "rootfs/dir", &err), err, {"rootfs/dir"}, "relative rootfs");
+  expect_invalid(sbx_config_add_tmpfs(cfg.get(), "scratch", 0, 0755, &err), err, {"scratch"},
+                 "relative tmpfs");
+  expect_invalid(sbx_config_set_rootfs(cfg.get(), "rootfs/dir", &err), err, {"rootfs/dir"},
+                 "relative rootfs");
   expect_invalid(sbx_spec_set_cwd(spec.get(), "work", &err), err, {"work"}, "relative cwd");
-  expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDOUT, SBX_STDIO_FILE, "out.txt", -1, &err), err, {"out.txt"},
-                 "relative stdio file");
+  expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDOUT, SBX_STDIO_FILE, "out.txt", -1, &err), err,
+                 {"out.txt"}, "relative stdio file");
   expect_invalid(sbx_config_add_bind(cfg.get(), "", "/x", 0, &err), err, {"source"}, "empty bind src");
   expect_invalid(sbx_config_add_tmpfs(cfg.get(), "", 0, 0755, &err), err, {"tmpfs"}, "empty tmpfs target");
   // ".." (and ".") components in targets.
@@ -274,7 +279,8 @@ TEST_F(BadInput, PathsAndTargets) {
   expect_invalid(sbx_config_add_tmpfs(cfg.get(), "/", 0, 0755, &err), err, {"/"}, "tmpfs over /");
   // Unknown flags, absurd sizes and modes.
   expect_invalid(sbx_config_add_bind(cfg.get(), "/usr", "/x", 1u << 7, &err), err, {"flag"}, "bind flags");
-  expect_invalid(sbx_config_add_tmpfs(cfg.get(), "/x", uint64_t{1} << 60, 0755, &err), err, {"size"}, "tmpfs 2^60");
+  expect_invalid(sbx_config_add_tmpfs(cfg.get(), "/x", uint64_t{1} << 60, 0755, &err), err, {"size"},
+                 "tmpfs 2^60");
   expect_invalid(sbx_config_add_tmpfs(cfg.get(), "/x", UINT64_MAX, 0755, &err), err, {"size"}, "tmpfs max");
   expect_invalid(sbx_config_add_tmpfs(cfg.get(), "/x", 0, 0100000, &err), err, {"mode"}, "tmpfs mode");
   // None of the refused requests was recorded: the config still works.
@@ -286,7 +292,8 @@ TEST_F(BadInput, PathsAndTargets) {
 TEST_F(BadInput, MountsWithoutMountNamespace) {
   sbx_error* err = nullptr;
   ConfigPtr cfg = new_config();
-  ASSERT_EQ(sbx_config_set_namespaces(cfg.get(), SBX_NS_ALL & ~static_cast<unsigned>(SBX_NS_MOUNT), nullptr), SBX_OK);
+  ASSERT_EQ(sbx_config_set_namespaces(cfg.get(), SBX_NS_ALL & ~static_cast<unsigned>(SBX_NS_MOUNT), nullptr),
+            SBX_OK);
   ASSERT_EQ(sbx_config_add_tmpfs(cfg.get(), "/x", 0, 0755, nullptr), SBX_OK);
   sbx_box* b = reinterpret_cast<sbx_box*>(0x1);
   expect_invalid(sbx_box_create(&b, cfg.get(), &err), err, {"mount"}, "tmpfs without mount ns");
@@ -327,7 +334,8 @@ TEST_F(BadInput, HostnameAndNamespaces) {
   sbx_error* err = nullptr;
   ConfigPtr cfg = new_config();
   const std::string too_long(65, 'a');
-  expect_invalid(sbx_config_set_hostname(cfg.get(), too_long.c_str(), &err), err, {"hostname", "64"}, "65 chars");
+  expect_invalid(sbx_config_set_hostname(cfg.get(), too_long.c_str(), &err), err, {"hostname", "64"},
+                 "65 chars");
   expect_invalid(sbx_config_set_hostname(cfg.get(), "", &err), err, {"hostname"}, "empty");
   for (const char* bad : {"bad_name", "has space", "new\nline", "slash/name", "\xc3\xa9t\xc3\xa9"})
     expect_invalid(sbx_config_set_hostname(cfg.get(), bad, &err), err, {"hostname"}, bad);
@@ -355,16 +363,17 @@ TEST_F(BadInput, StdioAndPreservedFds) {
   for (int which : {3, -1, 1000})
     expect_invalid(sbx_spec_set_stdio(spec.get(), which, SBX_STDIO_NULL, nullptr, -1, &err), err,
                    {std::to_string(which).c_str()}, "stdio which");
-  expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDOUT, static_cast<sbx_stdio_mode>(99), nullptr, -1, &err), err,
-                 {"99"}, "stdio mode 99");
+  expect_invalid(
+      sbx_spec_set_stdio(spec.get(), SBX_STDOUT, static_cast<sbx_stdio_mode>(99), nullptr, -1, &err), err,
+      {"99"}, "stdio mode 99");
   expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDOUT, SBX_STDIO_FD, nullptr, closed, &err), err,
                  {std::to_string(closed).c_str()}, "stdio FD unopened");
   expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDOUT, SBX_STDIO_FD, nullptr, -1, &err), err, {"-1"},
                  "stdio FD -1");
-  expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDOUT, SBX_STDIO_STDOUT, nullptr, -1, &err), err, {"stderr"},
-                 "STDOUT mode for stdout");
-  expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDIN, SBX_STDIO_STDOUT, nullptr, -1, &err), err, {"stderr"},
-                 "STDOUT mode for stdin");
+  expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDOUT, SBX_STDIO_STDOUT, nullptr, -1, &err), err,
+                 {"stderr"}, "STDOUT mode for stdout");
+  expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDIN, SBX_STDIO_STDOUT, nullptr, -1, &err), err,
+                 {"stderr"}, "STDOUT mode for stdin");
 
   // A preserved fd closed between the setter and the spawn.
   int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -176,7 +176,8 @@ SpecPtr make_spec(const std::vector<std::string>& argv, const ProcOptions& opts,
     fail_with(rc, &err, "sbx_spec_set_cwd", einfo, failed_call);
     return nullptr;
   }
-  if (opts.user && (rc = sbx_spec_set_user(spec.get(), opts.user->first, opts.user->second, &err)) != SBX_OK) {
+  if (opts.user &&
+      (rc = sbx_spec_set_user(spec.get(), opts.user->first, opts.user->second, &err)) != SBX_OK) {
     fail_with(rc, &err, "sbx_spec_set_user", einfo, failed_call);
     return nullptr;
   }
@@ -339,7 +340,9 @@ RunResult run_box(const BoxOptions& box, const std::vector<std::string>& argv, c
   return collect(*r);
 }
 
-RunResult run(const std::vector<std::string>& argv, const ProcOptions& proc) { return run_box({}, argv, proc); }
+RunResult run(const std::vector<std::string>& argv, const ProcOptions& proc) {
+  return run_box({}, argv, proc);
+}
 
 RunResult sh(const std::string& script, const ProcOptions& proc, const BoxOptions& box) {
   return run_box(box, {"/bin/sh", "-c", script}, proc);
@@ -352,11 +355,11 @@ TempDir::TempDir() {
   std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/sbx-it.XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
-  if (mkdtemp(buf.data()) == nullptr)
-    throw std::runtime_error("mkdtemp " + tmpl + ": " + strerror(errno));
+  if (mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl + ": " + strerror(errno));
   // Canonical, so that tests can compare paths the library resolved.
   char real[PATH_MAX];
-  if (realpath(buf.data(), real) == nullptr) throw std::runtime_error("realpath: " + std::string(strerror(errno)));
+  if (realpath(buf.data(), real) == nullptr)
+    throw std::runtime_error("realpath: " + std::string(strerror(errno)));
   path_ = real;
   // As root, a box's user is the unprivileged host id 65534 (never host
   // root): give it the test's directory, as a root user of sbx would.
@@ -500,7 +503,8 @@ Resources snapshot() {
   return r;
 }
 
-bool is_root() { return geteuid() == 0; }
+bool is_root() {
+  return geteuid() == 0;
+}
 
 }  // namespace sbx_it
-

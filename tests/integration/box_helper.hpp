@@ -157,8 +157,7 @@ std::optional<Running> start_box(const BoxOptions& box, const std::vector<std::s
 // Feeds stdin, reads stdout/stderr to EOF (poll on all of them), waits.
 RunResult collect(Running& r);
 
-RunResult run_box(const BoxOptions& box, const std::vector<std::string>& argv,
-                  const ProcOptions& proc = {});
+RunResult run_box(const BoxOptions& box, const std::vector<std::string>& argv, const ProcOptions& proc = {});
 // Convenience: the default box.
 RunResult run(const std::vector<std::string>& argv, const ProcOptions& proc = {});
 RunResult sh(const std::string& script, const ProcOptions& proc = {}, const BoxOptions& box = {});
@@ -208,5 +207,4 @@ bool is_root();
 
 }  // namespace sbx_it
 
-namespace sbx_it {
-}  // namespace sbx_it
+namespace sbx_it {}  // namespace sbx_it

@@ -1,13 +1,12 @@
 // Isolation seen from inside a real box: pid / uts / net namespaces, a fresh
 // /proc, fd hygiene, capabilities, environment, identity, working directory.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "box_helper.hpp"
 
@@ -33,7 +32,8 @@ TEST(PidNamespace, ProgramIsPid2UnderBoxInit) {
 
 TEST(PidNamespace, ProcShowsOnlyTheBoxProcesses) {
   const std::string host_pid = std::to_string(getpid());
-  auto r = sh("ls /proc; echo ---; if test -e /proc/" + host_pid + "; then echo visible; else echo hidden; fi");
+  auto r =
+      sh("ls /proc; echo ---; if test -e /proc/" + host_pid + "; then echo visible; else echo hidden; fi");
   ASSERT_TRUE(r.exited(0)) << r.describe();
   auto parts = r.out.substr(0, r.out.find("---"));
   std::vector<std::string> pids;
@@ -73,8 +73,9 @@ TEST(PidNamespace, BoxInitDoesNotExposeTheHostCommandLine) {
 TEST(PidNamespace, BoxInitIsNotReadableByTheProgram) {
   // pid 1 is non-dumpable before the program may run: no environ, no exe
   // link, no memory, no ptrace for the program (same uid, no capabilities).
-  auto r = sh("for f in environ mem; do cat /proc/1/$f >/dev/null 2>&1 && echo $f:readable || echo $f:denied; done; "
-              "readlink /proc/1/exe >/dev/null 2>&1 && echo exe:readable || echo exe:denied");
+  auto r = sh(
+      "for f in environ mem; do cat /proc/1/$f >/dev/null 2>&1 && echo $f:readable || echo $f:denied; done; "
+      "readlink /proc/1/exe >/dev/null 2>&1 && echo exe:readable || echo exe:denied");
   ASSERT_TRUE(r.exited(0)) << r.describe();
   EXPECT_EQ(r.out, "environ:denied\nmem:denied\nexe:denied\n");
 }

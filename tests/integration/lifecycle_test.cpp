@@ -2,10 +2,11 @@
 // interrupt, sticky), the pollable fd, exec failures, box states, and a
 // multithreaded host.
 #include <errno.h>
+#include <gtest/gtest.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,8 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "box_helper.hpp"
 
@@ -45,9 +44,10 @@ bool same_record(const sbx_exit_status& a, const sbx_exit_status& b) {
 }
 
 std::string rec(const sbx_exit_status& s) {
-  return "{kind=" + std::to_string(s.kind) + " code=" + std::to_string(s.code) + " signal=" +
-         std::to_string(s.signal) + " core=" + std::to_string(s.core_dumped) + " reason=" + std::to_string(s.reason) +
-         " pid=" + std::to_string(s.pid) + " wall_ns=" + std::to_string(s.wall_ns) + "}";
+  return "{kind=" + std::to_string(s.kind) + " code=" + std::to_string(s.code) +
+         " signal=" + std::to_string(s.signal) + " core=" + std::to_string(s.core_dumped) +
+         " reason=" + std::to_string(s.reason) + " pid=" + std::to_string(s.pid) +
+         " wall_ns=" + std::to_string(s.wall_ns) + "}";
 }
 
 sbx_box_state state_of(sbx_box* box) {
@@ -503,7 +503,9 @@ TEST(Kill, AfterTheEndBeforeTheReapIsNotAKill) {
 
 namespace {
 std::atomic<int> g_sigchld{0};
-void count_sigchld(int) { ++g_sigchld; }
+void count_sigchld(int) {
+  ++g_sigchld;
+}
 }  // namespace
 
 TEST(HostHygiene, NoSigchldAndWaitpidAnyCannotStealTheStatus) {
@@ -548,7 +550,8 @@ TEST(BoxInit, LeftoverProcessesDieWithTheProgram) {
 
 TEST(BoxInit, ForwardsCatchableSignalsToTheProgram) {
   ProcOptions o;
-  Running r = start({"/bin/sh", "-c", "trap 'echo got-usr1; exit 4' USR1; echo ready; while :; do sleep 0.05; done"}, o);
+  Running r = start(
+      {"/bin/sh", "-c", "trap 'echo got-usr1; exit 4' USR1; echo ready; while :; do sleep 0.05; done"}, o);
   // Wait for the trap to be installed.
   std::string out;
   char buf[64];

@@ -1,6 +1,7 @@
 // Each namespace is switchable: with its bit the box is isolated, without it
 // the program sees the host's view.
 #include <errno.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -8,8 +9,6 @@
 
 #include <algorithm>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "box_helper.hpp"
 

@@ -1,11 +1,10 @@
 // Standard streams of a boxed program: NULL, FILE, FD, PIPE, stderr merged
 // into stdout, and the ownership of pipe ends.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "box_helper.hpp"
 

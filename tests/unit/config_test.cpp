@@ -1,5 +1,7 @@
 // Validation of user input in the core (no boxes are started here; the
 // integration suite proves the same rules end to end).
+#include "core/config/config.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -10,7 +12,6 @@
 
 #include "core/common/error.hpp"
 #include "core/common/util.hpp"
-#include "core/config/config.hpp"
 #include "core/mounts/mount_plan.hpp"
 
 namespace sbx {
@@ -33,10 +34,12 @@ TEST(BoxPath, NormalisesSlashes) {
 }
 
 TEST(BoxPath, RefusesRelativeDotDotAndNul) {
-  EXPECT_NE(error_of([] { normalize_box_path("a/b", "target"); }).find("not an absolute path"), std::string::npos);
+  EXPECT_NE(error_of([] { normalize_box_path("a/b", "target"); }).find("not an absolute path"),
+            std::string::npos);
   EXPECT_NE(error_of([] { normalize_box_path("/a/../etc", "target"); }).find("'..'"), std::string::npos);
   EXPECT_NE(error_of([] { normalize_box_path("/a/./b", "target"); }).find("'.'"), std::string::npos);
-  EXPECT_NE(error_of([] { normalize_box_path(std::string("/a\0b", 4), "target"); }).find("NUL"), std::string::npos);
+  EXPECT_NE(error_of([] { normalize_box_path(std::string("/a\0b", 4), "target"); }).find("NUL"),
+            std::string::npos);
   EXPECT_NE(error_of([] { normalize_box_path("", "target"); }).find("empty"), std::string::npos);
   EXPECT_NE(error_of([] { normalize_box_path("/" + std::string(5000, 'a'), "target"); }).find("PATH_MAX"),
             std::string::npos);
@@ -52,7 +55,8 @@ TEST(BoxConfig, MessagesNameTheArgument) {
   EXPECT_NE(error_of([&] { c.add_tmpfs("/tmp", 1ull << 60, 01777); }).find("absurd"), std::string::npos);
   EXPECT_NE(error_of([&] { c.add_tmpfs("/tmp", 0, 010000); }).find("mode"), std::string::npos);
   EXPECT_NE(error_of([&] { c.set_hostname("bad name"); }).find("hostname"), std::string::npos);
-  EXPECT_NE(error_of([&] { c.set_hostname(std::string(65, 'a').c_str()); }).find("1 to 64"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.set_hostname(std::string(65, 'a').c_str()); }).find("1 to 64"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { c.set_namespaces(1u << 9); }).find("unknown namespace bits"), std::string::npos);
   EXPECT_NE(error_of([&] { c.set_rootfs("rel"); }).find("rootfs"), std::string::npos);
   EXPECT_TRUE(c.mounts.empty());  // nothing half-added
@@ -113,12 +117,14 @@ TEST(ProcSpec, EnvironmentIsCleanWithExplicitAndAllowedValues) {
 
 TEST(ProcSpec, StdioAndFds) {
   ProcSpec s;
-  EXPECT_NE(error_of([&] { s.set_stdio(3, SBX_STDIO_NULL, nullptr, -1); }).find("stream 3"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.set_stdio(3, SBX_STDIO_NULL, nullptr, -1); }).find("stream 3"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { s.set_stdio(1, 42, nullptr, -1); }).find("unknown mode"), std::string::npos);
   EXPECT_NE(error_of([&] { s.set_stdio(1, SBX_STDIO_FILE, "rel", -1); }).find("absolute"), std::string::npos);
   EXPECT_NE(error_of([&] { s.set_stdio(1, SBX_STDIO_STDOUT, nullptr, -1); }).find("only valid for stderr"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { s.set_stdio(1, SBX_STDIO_FD, nullptr, 999); }).find("not open"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.set_stdio(1, SBX_STDIO_FD, nullptr, 999); }).find("not open"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { s.preserve(2); }).find("stdio"), std::string::npos);
   EXPECT_NE(error_of([&] { s.preserve(987); }).find("not open"), std::string::npos);
   int fd = open("/dev/null", O_RDONLY);
@@ -148,7 +154,8 @@ TEST(MountPlan, DefaultRootMirrorsHostAndEndsReadOnly) {
     if (op.kind == launch::MountOp::kProc) proc = op.fresh_proc;
     if (op.kind == launch::MountOp::kWriteFile && t == "etc/passwd")
       passwd = std::string(op.data, op.data_len).find("sbx:x:1000:1000") != std::string::npos;
-    if (op.kind == launch::MountOp::kTmpfs && t == "tmp") tmp = std::string(op.data).find("size=1048576") != std::string::npos;
+    if (op.kind == launch::MountOp::kTmpfs && t == "tmp")
+      tmp = std::string(op.data).find("size=1048576") != std::string::npos;
     if (t == "etc/resolv.conf") resolv = true;
   }
   EXPECT_TRUE(usr);

@@ -53,8 +53,7 @@ class JsonParser {
     throw std::runtime_error(what + " at offset " + std::to_string(i_));
   }
   void ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r'))
-      ++i_;
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
   }
   bool eat(char c) {
     ws();
@@ -182,8 +181,8 @@ class JsonParser {
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       size_t start = i_;
       if (s_[i_] == '-') ++i_;
-      while (i_ < s_.size() && ((s_[i_] >= '0' && s_[i_] <= '9') || s_[i_] == '.' ||
-                                s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-'))
+      while (i_ < s_.size() && ((s_[i_] >= '0' && s_[i_] <= '9') || s_[i_] == '.' || s_[i_] == 'e' ||
+                                s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-'))
         ++i_;
       v.kind = JVal::kNum;
       v.num = std::stod(s_.substr(start, i_ - start));
@@ -197,7 +196,9 @@ class JsonParser {
   size_t i_ = 0;
 };
 
-JVal parse_json(const std::string& s) { return JsonParser(s).parse(); }
+JVal parse_json(const std::string& s) {
+  return JsonParser(s).parse();
+}
 
 const sbx::ProbeEntry* find(const std::vector<sbx::ProbeEntry>& v, const std::string& name) {
   for (const auto& e : v)
@@ -247,8 +248,7 @@ TEST(Probe, EntriesAreWellFormed) {
     if (e.supported)
       EXPECT_TRUE(e.fix.empty()) << e.name << " is supported but has a fix: " << e.fix;
     else
-      EXPECT_FALSE(e.fix.empty()) << e.name << " is unsupported without a fix hint (" << e.detail
-                                  << ")";
+      EXPECT_FALSE(e.fix.empty()) << e.name << " is unsupported without a fix hint (" << e.detail << ")";
   }
 }
 
@@ -274,8 +274,8 @@ TEST(Probe, HasEveryDocumentedEntry) {
 TEST(Probe, ThisMachineSupportsTheCoreLayers) {
   const auto entries = sbx::run_probe();
   for (const char* n : {"namespace.user", "namespace.pid", "namespace.mount", "namespace.net",
-                        "namespace.uts", "namespace.ipc", "namespace.cgroup", "clone3", "pidfd",
-                        "seccomp", "seccomp.filter", "no_new_privs", "identity", "cgroup.layout"}) {
+                        "namespace.uts", "namespace.ipc", "namespace.cgroup", "clone3", "pidfd", "seccomp",
+                        "seccomp.filter", "no_new_privs", "identity", "cgroup.layout"}) {
     const auto* e = find(entries, n);
     ASSERT_NE(e, nullptr) << n;
     EXPECT_TRUE(e->supported) << n << ": " << e->detail << " / fix: " << e->fix;
@@ -439,8 +439,7 @@ void expect_invalid(int rc, sbx_error*& err, const char* param) {
   EXPECT_EQ(rc, SBX_E_INVALID);
   ASSERT_NE(err, nullptr);
   EXPECT_EQ(sbx_error_code(err), SBX_E_INVALID);
-  EXPECT_NE(std::string(sbx_error_message(err)).find(param), std::string::npos)
-      << sbx_error_message(err);
+  EXPECT_NE(std::string(sbx_error_message(err)).find(param), std::string::npos) << sbx_error_message(err);
   sbx_error_free(err);
   err = nullptr;
 }
@@ -524,8 +523,7 @@ TEST(ProbeCapi, IndexOutOfRangeIsInvalid) {
     EXPECT_STREQ(name, "untouched");
     expect_invalid(rc, err, "index");
   }
-  EXPECT_EQ(sbx_probe_entry(p.get(), n, nullptr, nullptr, nullptr, nullptr, nullptr),
-            SBX_E_INVALID);
+  EXPECT_EQ(sbx_probe_entry(p.get(), n, nullptr, nullptr, nullptr, nullptr, nullptr), SBX_E_INVALID);
 }
 
 }  // namespace

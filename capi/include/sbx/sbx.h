@@ -71,7 +71,7 @@ extern "C" {
 
 /* Run-time version of the loaded library. Any out pointer may be NULL.
  * Returns a static string such as "0.1.0" (never free it). */
-SBX_API const char *sbx_version(int *major, int *minor, int *patch);
+SBX_API const char* sbx_version(int* major, int* minor, int* patch);
 /* Run-time ABI major of the loaded library (compare with SBX_ABI_MAJOR). */
 SBX_API int sbx_abi_version(void);
 
@@ -93,26 +93,26 @@ typedef enum sbx_status {
 } sbx_status;
 
 /* A static name such as "SBX_E_SETUP" (never free it). */
-SBX_API const char *sbx_status_name(int status);
+SBX_API const char* sbx_status_name(int status);
 
 /* ----------------------------------------------------------------- error */
 
 typedef struct sbx_error sbx_error;
 
 /* The sbx_status of the failed call. */
-SBX_API int sbx_error_code(const sbx_error *err);
+SBX_API int sbx_error_code(const sbx_error* err);
 /* The errno behind the failure, or 0 when none applies. */
-SBX_API int sbx_error_errno(const sbx_error *err);
+SBX_API int sbx_error_errno(const sbx_error* err);
 /* The failing step, e.g. "bind", "pivot_root", "uid_map", "execve",
  * "argument"; never NULL. Borrowed from err. */
-SBX_API const char *sbx_error_step(const sbx_error *err);
+SBX_API const char* sbx_error_step(const sbx_error* err);
 /* A complete human-readable message, e.g.
  * "bind /data -> /mnt: No such file or directory (ENOENT)". Borrowed. */
-SBX_API const char *sbx_error_message(const sbx_error *err);
-SBX_API void sbx_error_free(sbx_error *err);
+SBX_API const char* sbx_error_message(const sbx_error* err);
+SBX_API void sbx_error_free(sbx_error* err);
 
 /* Releases memory returned by the library as "owned by the caller". */
-SBX_API void sbx_free(void *ptr);
+SBX_API void sbx_free(void* ptr);
 
 /* ------------------------------------------------------------ box config */
 
@@ -132,20 +132,20 @@ enum {
 
 /* Flags for sbx_config_add_bind. */
 enum {
-  SBX_BIND_RO = 0u,       /* read-only (the default) */
-  SBX_BIND_RW = 1u << 0,  /* writable */
+  SBX_BIND_RO = 0u,           /* read-only (the default) */
+  SBX_BIND_RW = 1u << 0,      /* writable */
   SBX_BIND_OPTIONAL = 1u << 1 /* skip silently if the source does not exist */
 };
 
-SBX_API int sbx_config_new(sbx_config **out, sbx_error **err);
-SBX_API void sbx_config_free(sbx_config *cfg);
+SBX_API int sbx_config_new(sbx_config** out, sbx_error** err);
+SBX_API void sbx_config_free(sbx_config* cfg);
 
 /* Which namespaces to create: a mask of SBX_NS_*. Without SBX_NS_USER the
  * caller needs CAP_SYS_ADMIN (i.e. root) for the others. Without
  * SBX_NS_MOUNT no filesystem view is built (binds, tmpfs, rootfs are then
  * an error at sbx_box_create). */
-SBX_API int sbx_config_set_namespaces(sbx_config *cfg, unsigned ns_mask, sbx_error **err);
-SBX_API int sbx_config_get_namespaces(const sbx_config *cfg, unsigned *out);
+SBX_API int sbx_config_set_namespaces(sbx_config* cfg, unsigned ns_mask, sbx_error** err);
+SBX_API int sbx_config_get_namespaces(const sbx_config* cfg, unsigned* out);
 
 /* Use DIR (absolute, an existing directory) as the box's root: its entries
  * are bound read-only into the box's own tmpfs root (symlinks recreated;
@@ -153,7 +153,7 @@ SBX_API int sbx_config_get_namespaces(const sbx_config *cfg, unsigned *out);
  * Without it the root is an empty read-only tmpfs holding read-only binds of
  * the host's /usr, /bin, /sbin, /lib, /lib64 (symlinks kept as symlinks) and
  * a minimal /etc. NULL restores the default. */
-SBX_API int sbx_config_set_rootfs(sbx_config *cfg, const char *dir, sbx_error **err);
+SBX_API int sbx_config_set_rootfs(sbx_config* cfg, const char* dir, sbx_error** err);
 
 /* Bind host path SRC at DST inside the box. SRC must be absolute; it is
  * canonicalised (symlinks resolved on the host) when the box is created,
@@ -164,18 +164,18 @@ SBX_API int sbx_config_set_rootfs(sbx_config *cfg, const char *dir, sbx_error **
  * created only on the box's own tmpfs filesystems, never in a host
  * directory, and no symlink inside the box root is ever followed while
  * walking DST (an escape is refused with ELOOP). */
-SBX_API int sbx_config_add_bind(sbx_config *cfg, const char *src, const char *dst,
-                                unsigned flags, sbx_error **err);
+SBX_API int sbx_config_add_bind(sbx_config* cfg, const char* src, const char* dst, unsigned flags,
+                                sbx_error** err);
 
 /* A writable tmpfs at DST (rules as for bind targets). SIZE_BYTES is the
  * size cap (0 = the kernel default, half of RAM); MODE its permissions,
  * e.g. 01777. */
-SBX_API int sbx_config_add_tmpfs(sbx_config *cfg, const char *dst, uint64_t size_bytes,
-                                 unsigned mode, sbx_error **err);
+SBX_API int sbx_config_add_tmpfs(sbx_config* cfg, const char* dst, uint64_t size_bytes, unsigned mode,
+                                 sbx_error** err);
 
 /* Hostname inside a UTS namespace (default "sbx"); 1..64 characters of
  * [A-Za-z0-9.-]. */
-SBX_API int sbx_config_set_hostname(sbx_config *cfg, const char *hostname, sbx_error **err);
+SBX_API int sbx_config_set_hostname(sbx_config* cfg, const char* hostname, sbx_error** err);
 
 /* ----------------------------------------------------------- process spec */
 
@@ -194,34 +194,33 @@ typedef enum sbx_stdio_mode {
   SBX_STDIO_STDOUT = 5   /* stderr only: the same target as stdout */
 } sbx_stdio_mode;
 
-SBX_API int sbx_spec_new(sbx_spec **out, sbx_error **err);
-SBX_API void sbx_spec_free(sbx_spec *spec);
+SBX_API int sbx_spec_new(sbx_spec** out, sbx_error** err);
+SBX_API void sbx_spec_free(sbx_spec* spec);
 
 /* The program and its arguments (ARGC >= 1, at most 65536 entries).
  * A program without '/' is searched in the box's PATH. */
-SBX_API int sbx_spec_set_argv(sbx_spec *spec, size_t argc, const char *const *argv,
-                              sbx_error **err);
+SBX_API int sbx_spec_set_argv(sbx_spec* spec, size_t argc, const char* const* argv, sbx_error** err);
 /* Adds or replaces one variable: "KEY=VALUE". The environment starts empty
  * except PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin
  * and HOME=/ (both replaceable). */
-SBX_API int sbx_spec_set_env(sbx_spec *spec, const char *key_value, sbx_error **err);
+SBX_API int sbx_spec_set_env(sbx_spec* spec, const char* key_value, sbx_error** err);
 /* Copies variable NAME from the host environment at spawn time, if set. */
-SBX_API int sbx_spec_allow_env(sbx_spec *spec, const char *name, sbx_error **err);
+SBX_API int sbx_spec_allow_env(sbx_spec* spec, const char* name, sbx_error** err);
 /* Working directory inside the box (absolute; default "/"). */
-SBX_API int sbx_spec_set_cwd(sbx_spec *spec, const char *dir, sbx_error **err);
+SBX_API int sbx_spec_set_cwd(sbx_spec* spec, const char* dir, sbx_error** err);
 /* Identity inside the box. Default 1000:1000 with a user namespace and
  * 65534:65534 (nobody) without one. 0 is allowed when asked for.
  * Host side: rootless, the box ids map to the caller's uid/gid; as root they
  * map to the unprivileged host id 65534 (never to host root), so files the
  * box creates in writable binds belong to 65534 on the host. */
-SBX_API int sbx_spec_set_user(sbx_spec *spec, uint32_t uid, uint32_t gid, sbx_error **err);
+SBX_API int sbx_spec_set_user(sbx_spec* spec, uint32_t uid, uint32_t gid, sbx_error** err);
 /* How stream WHICH (SBX_STDIN/STDOUT/STDERR) is connected. PATH is used by
  * SBX_STDIO_FILE, FD by SBX_STDIO_FD; otherwise pass NULL / -1. */
-SBX_API int sbx_spec_set_stdio(sbx_spec *spec, int which, sbx_stdio_mode mode,
-                               const char *path, int fd, sbx_error **err);
+SBX_API int sbx_spec_set_stdio(sbx_spec* spec, int which, sbx_stdio_mode mode, const char* path, int fd,
+                               sbx_error** err);
 /* Keeps host fd FD open, under the same number, in the program. Every other
  * fd above 2 is closed before the program starts. FD must be > 2 and open. */
-SBX_API int sbx_spec_preserve_fd(sbx_spec *spec, int fd, sbx_error **err);
+SBX_API int sbx_spec_preserve_fd(sbx_spec* spec, int fd, sbx_error** err);
 
 /* ------------------------------------------------------------------- box */
 
@@ -240,17 +239,17 @@ typedef enum sbx_box_state {
 /* Validates CFG and creates a box. Host paths named by binds and the rootfs
  * are resolved and opened now; a missing or relative path fails here with a
  * message naming it. The box copies what it needs: CFG may be freed after. */
-SBX_API int sbx_box_create(sbx_box **out, const sbx_config *cfg, sbx_error **err);
+SBX_API int sbx_box_create(sbx_box** out, const sbx_config* cfg, sbx_error** err);
 
 /* Destroys the box. If its process is still running it is killed
  * (SIGKILL to the whole box) and reaped first; no process, fd or mount
  * outlives this call. Processes obtained from the box stay valid handles
  * until freed. NULL is accepted. */
-SBX_API void sbx_box_free(sbx_box *box);
+SBX_API void sbx_box_free(sbx_box* box);
 
-SBX_API int sbx_box_state_get(const sbx_box *box, sbx_box_state *out);
+SBX_API int sbx_box_state_get(const sbx_box* box, sbx_box_state* out);
 /* A static name such as "running". */
-SBX_API const char *sbx_box_state_name(int state);
+SBX_API const char* sbx_box_state_name(int state);
 
 /* Starts SPEC in the box: clone3 into the box's namespaces, build the
  * filesystem view, drop identity and capabilities, close fds, execve.
@@ -259,27 +258,26 @@ SBX_API const char *sbx_box_state_name(int state);
  * SBX_E_EXEC. On failure nothing is left behind. On success *OUT is a new
  * process handle owned by the caller (sbx_proc_free).
  * This version hosts one process per box: a second spawn is SBX_E_STATE. */
-SBX_API int sbx_box_spawn(sbx_box *box, const sbx_spec *spec, sbx_proc **out,
-                          sbx_error **err);
+SBX_API int sbx_box_spawn(sbx_box* box, const sbx_spec* spec, sbx_proc** out, sbx_error** err);
 
 /* Sends SIG to everything in the box: the box init forwards catchable
  * signals to the program; SIGKILL ends the whole pid namespace at once.
  * Signal 0 checks that the box is running. Uses the pidfd, never a pid
  * that could have been reused. SBX_E_STATE if nothing is running. */
-SBX_API int sbx_box_kill(sbx_box *box, int sig, sbx_error **err);
+SBX_API int sbx_box_kill(sbx_box* box, int sig, sbx_error** err);
 
 /* ----------------------------------------------------------------- process */
 
 typedef enum sbx_exit_kind {
-  SBX_EXIT_NONE = 0,     /* not ended yet */
-  SBX_EXIT_EXITED = 1,   /* returned from main / called exit */
-  SBX_EXIT_SIGNALED = 2  /* terminated by a signal */
+  SBX_EXIT_NONE = 0,    /* not ended yet */
+  SBX_EXIT_EXITED = 1,  /* returned from main / called exit */
+  SBX_EXIT_SIGNALED = 2 /* terminated by a signal */
 } sbx_exit_kind;
 
 typedef enum sbx_exit_reason {
-  SBX_REASON_NONE = 0,     /* not ended */
-  SBX_REASON_NORMAL = 1,   /* ended by itself */
-  SBX_REASON_KILLED = 2    /* a signal sent through sbx_*_kill preceded the end */
+  SBX_REASON_NONE = 0,   /* not ended */
+  SBX_REASON_NORMAL = 1, /* ended by itself */
+  SBX_REASON_KILLED = 2  /* a signal sent through sbx_*_kill preceded the end */
 } sbx_exit_reason;
 
 /* The exit record. Versioned by size: set .size = sizeof(sbx_exit_status)
@@ -287,57 +285,56 @@ typedef enum sbx_exit_reason {
  * trailing bytes; a smaller one receives only its own fields. */
 typedef struct sbx_exit_status {
   size_t size;
-  int kind;        /* sbx_exit_kind */
-  int code;        /* exit code when EXITED, else 0 */
-  int signal;      /* signal number when SIGNALED, else 0 */
-  int core_dumped; /* 1 when SIGNALED and a core was dumped */
-  int reason;      /* sbx_exit_reason */
-  int pid;         /* host pid of the process (for display only) */
-  uint64_t wall_ns;/* from spawn to reap, nanoseconds */
+  int kind;         /* sbx_exit_kind */
+  int code;         /* exit code when EXITED, else 0 */
+  int signal;       /* signal number when SIGNALED, else 0 */
+  int core_dumped;  /* 1 when SIGNALED and a core was dumped */
+  int reason;       /* sbx_exit_reason */
+  int pid;          /* host pid of the process (for display only) */
+  uint64_t wall_ns; /* from spawn to reap, nanoseconds */
 } sbx_exit_status;
 
-#define SBX_EXIT_STATUS_INIT {sizeof(sbx_exit_status), 0, 0, 0, 0, 0, 0, 0}
+#define SBX_EXIT_STATUS_INIT \
+  { sizeof(sbx_exit_status), 0, 0, 0, 0, 0, 0, 0 }
 
 /* The shell's view: code for EXITED, 128+signal for SIGNALED, -1 if not
  * ended or ST is NULL. */
-SBX_API int sbx_exit_shell_code(const sbx_exit_status *st);
+SBX_API int sbx_exit_shell_code(const sbx_exit_status* st);
 
 /* Waits until the process ends, at most TIMEOUT_MS milliseconds (-1 =
  * forever, 0 = poll). On SBX_OK *OUT holds the exit record. Returns
  * SBX_E_TIMEOUT or SBX_E_INTERRUPTED otherwise, changing nothing. The status
  * is sticky: any number of threads may wait, before or after the end, and
  * all read the same record. */
-SBX_API int sbx_proc_wait(sbx_proc *proc, int timeout_ms, sbx_exit_status *out,
-                          sbx_error **err);
+SBX_API int sbx_proc_wait(sbx_proc* proc, int timeout_ms, sbx_exit_status* out, sbx_error** err);
 /* Waits for the box's process; same contract as sbx_proc_wait. */
-SBX_API int sbx_box_wait(sbx_box *box, int timeout_ms, sbx_exit_status *out,
-                         sbx_error **err);
+SBX_API int sbx_box_wait(sbx_box* box, int timeout_ms, sbx_exit_status* out, sbx_error** err);
 /* Wakes every wait in progress on PROC (or on BOX and its processes) with
  * SBX_E_INTERRUPTED. Waits started afterwards are not affected.
  * Safe from any thread (not from a signal handler). */
-SBX_API int sbx_proc_interrupt(sbx_proc *proc, sbx_error **err);
-SBX_API int sbx_box_interrupt(sbx_box *box, sbx_error **err);
+SBX_API int sbx_proc_interrupt(sbx_proc* proc, sbx_error** err);
+SBX_API int sbx_box_interrupt(sbx_box* box, sbx_error** err);
 
 /* Sends SIG to the process through its pidfd. Signal 0 checks liveness.
  * SBX_E_STATE once the process has been reaped. */
-SBX_API int sbx_proc_kill(sbx_proc *proc, int sig, sbx_error **err);
+SBX_API int sbx_proc_kill(sbx_proc* proc, int sig, sbx_error** err);
 
 /* Host pid of the box process (its pid-1 init when a pid namespace is used),
  * for display; use the handle, never the pid, to signal it. */
-SBX_API int sbx_proc_pid(const sbx_proc *proc, pid_t *out);
+SBX_API int sbx_proc_pid(const sbx_proc* proc, pid_t* out);
 /* A pollable fd (a pidfd): readable once the box has ended and been torn
  * down; call sbx_proc_wait(proc, 0, ...) then. Borrowed from PROC; do not
  * close it, do not wait on it with waitid yourself. */
-SBX_API int sbx_proc_pollfd(const sbx_proc *proc, int *out);
+SBX_API int sbx_proc_pollfd(const sbx_proc* proc, int* out);
 /* The host end of a SBX_STDIO_PIPE stream (write end for stdin, read end for
  * stdout/stderr). Ownership passes to the caller, who must close it; a
  * second call, or a stream that is not a pipe, is SBX_E_STATE. Pipe ends
  * not taken are closed by sbx_proc_free. */
-SBX_API int sbx_proc_take_stdio(sbx_proc *proc, int which, int *out_fd, sbx_error **err);
+SBX_API int sbx_proc_take_stdio(sbx_proc* proc, int which, int* out_fd, sbx_error** err);
 
 /* Frees the handle. A process still running is killed (SIGKILL) and reaped
  * first, so nothing outlives its handle. NULL is accepted. */
-SBX_API void sbx_proc_free(sbx_proc *proc);
+SBX_API void sbx_proc_free(sbx_proc* proc);
 
 /* ------------------------------------------------------- capability probe */
 
@@ -345,19 +342,18 @@ typedef struct sbx_probe sbx_probe;
 
 /* What this host supports, checked by trying it (in short-lived children),
  * not by reading version numbers only. */
-SBX_API int sbx_probe_run(sbx_probe **out, sbx_error **err);
-SBX_API void sbx_probe_free(sbx_probe *probe);
+SBX_API int sbx_probe_run(sbx_probe** out, sbx_error** err);
+SBX_API void sbx_probe_free(sbx_probe* probe);
 /* Number of entries. */
-SBX_API size_t sbx_probe_count(const sbx_probe *probe);
+SBX_API size_t sbx_probe_count(const sbx_probe* probe);
 /* Entry I: its NAME (e.g. "namespace.user", "cgroup.layout", "landlock"),
  * whether it is SUPPORTED (1/0), a DETAIL ("ABI 7", "hybrid: memory,pids on
  * v1", "EPERM: ...") and a FIX hint (empty when supported). All borrowed from
  * PROBE. Any out pointer may be NULL. */
-SBX_API int sbx_probe_entry(const sbx_probe *probe, size_t i, const char **name,
-                            int *supported, const char **detail, const char **fix,
-                            sbx_error **err);
+SBX_API int sbx_probe_entry(const sbx_probe* probe, size_t i, const char** name, int* supported,
+                            const char** detail, const char** fix, sbx_error** err);
 /* The whole probe as a JSON document, owned by the caller (sbx_free). */
-SBX_API int sbx_probe_json(const sbx_probe *probe, char **out, sbx_error **err);
+SBX_API int sbx_probe_json(const sbx_probe* probe, char** out, sbx_error** err);
 
 #ifdef __cplusplus
 }

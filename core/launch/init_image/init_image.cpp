@@ -58,7 +58,9 @@ long parse_long(const char* s) {
 }  // namespace
 
 // The kernel enters here with argc at (%rsp), argv after it.
-extern "C" [[noreturn]] void sbx_init_start_c(long* sp) { init_main(sp[0], reinterpret_cast<char**>(sp + 1)); }
+extern "C" [[noreturn]] void sbx_init_start_c(long* sp) {
+  init_main(sp[0], reinterpret_cast<char**>(sp + 1));
+}
 
 asm(R"(
   .text
