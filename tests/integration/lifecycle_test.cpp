@@ -2,6 +2,7 @@
 // interrupt, sticky), the pollable fd, exec failures, box states, and a
 // multithreaded host.
 #include <errno.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -598,8 +599,9 @@ TEST(HostHygiene, SpawningLeavesTheHostDumpable) {
 TEST(HostHygiene, BoxesOutlivingTheirHostHoldNoHostFds) {
   // A host process that exits while its box still runs must not leave its
   // fds open behind it (e.g. a listening socket or a pipe peers wait on).
-  int p[2];
+  int p[2], pidpipe[2];
   ASSERT_EQ(pipe(p), 0);  // deliberately inheritable
+  ASSERT_EQ(pipe2(pidpipe, O_CLOEXEC), 0);
   pid_t host = fork();
   ASSERT_GE(host, 0);
   if (host == 0) {
@@ -608,19 +610,30 @@ TEST(HostHygiene, BoxesOutlivingTheirHostHoldNoHostFds) {
     sbx_box* box = nullptr;
     sbx_spec* spec = nullptr;
     sbx_proc* proc = nullptr;
-    const char* argv[] = {"/bin/sleep", "2"};
+    const char* argv[] = {"/bin/sleep", "10"};
     if (sbx_config_new(&cfg, nullptr) || sbx_box_create(&box, cfg, nullptr) || sbx_spec_new(&spec, nullptr) ||
         sbx_spec_set_argv(spec, 2, argv, nullptr) || sbx_box_spawn(box, spec, &proc, nullptr))
       _exit(1);
+    pid_t box_pid = -1;
+    sbx_proc_pid(proc, &box_pid);
+    if (write(pidpipe[1], &box_pid, sizeof box_pid) != static_cast<ssize_t>(sizeof box_pid)) _exit(1);
     _exit(0);  // leaves the box running, on purpose
   }
   close(p[1]);
+  close(pidpipe[1]);
   int st = 0;
   ASSERT_EQ(waitpid(host, &st, 0), host);
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "the forked host could not start its box";
+  pid_t box_pid = -1;
+  ASSERT_EQ(read(pidpipe[0], &box_pid, sizeof box_pid), static_cast<ssize_t>(sizeof box_pid));
+  close(pidpipe[0]);
+  // The box runs for 10 s: EOF well before that means nothing holds the
+  // dead host's fds.
   struct pollfd pf = {p[0], POLLIN, 0};
-  EXPECT_EQ(poll(&pf, 1, 1000), 1) << "the dead host's pipe end is still held open";
+  EXPECT_EQ(poll(&pf, 1, 3000), 1) << "the dead host's pipe end is still held open";
   char c;
   EXPECT_EQ(read(p[0], &c, 1), 0);
   close(p[0]);
+  // The box our forked host left behind: its pid 1, which takes the rest.
+  if (box_pid > 0) kill(box_pid, SIGKILL);
 }
