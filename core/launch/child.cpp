@@ -938,12 +938,8 @@ const char* step_name(Step s) {
   switch (s) {
     case Step::kNone:
       return "none";
-    case Step::kSignals:
-      return "signals";
     case Step::kCloseFds:
       return "close_fds";
-    case Step::kSync:
-      return "sync";
     case Step::kSetsid:
       return "setsid";
     case Step::kHostname:
@@ -956,16 +952,12 @@ const char* step_name(Step s) {
       return "base_tmpfs";
     case Step::kPivotBase:
       return "pivot_base";
-    case Step::kRootfs:
-      return "rootfs";
     case Step::kRootTmpfs:
       return "root_tmpfs";
     case Step::kMountOp:
       return "mount";
     case Step::kMountSource:
       return "mount_source";
-    case Step::kEarlyIdentity:
-      return "early_identity";
     case Step::kPivotRoot:
       return "pivot_root";
     case Step::kUmountOld:

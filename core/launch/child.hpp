@@ -18,20 +18,16 @@ namespace sbx::launch {
 // The step that failed; the parent turns it into a message.
 enum class Step : int32_t {
   kNone = 0,
-  kSignals,
   kCloseFds,
-  kSync,
   kSetsid,
   kHostname,
   kLoopback,
   kMountPrivate,
   kBaseTmpfs,
   kPivotBase,
-  kRootfs,
   kRootTmpfs,
   kMountOp,      // the target side of MountOp ChildError::index
   kMountSource,  // the source side of MountOp ChildError::index
-  kEarlyIdentity,
   kPivotRoot,
   kUmountOld,
   kCapBounding,

@@ -180,7 +180,6 @@ Error child_error(const ChildError& ce, const launch::ChildPlan& plan, const Mou
     msg += " (uid " + std::to_string(plan.uid) + " / gid " + std::to_string(plan.gid) +
            " is not mapped in the box's user namespace)";
   if (step == Step::kChdir) msg = "chdir " + spec.cwd + ": " + errno_text(e);
-  if (step == Step::kRootfs) msg = "rootfs: " + errno_text(e);
   return Error(SBX_E_SETUP, launch::step_name(step), e, msg);
 }
 

@@ -21,7 +21,6 @@ Process::Process(Launched&& l)
       shim_(l.shim),
       status_rd_(std::move(l.status_rd)),
       pid_(l.pid),
-      box_init_(l.box_init),
       start_ns_(l.start_ns) {
   for (int i = 0; i < 3; ++i) stdio_[i] = std::move(l.stdio[i]);
   for (int i = 0; i < 2; ++i) stacks_[i] = std::move(l.stacks[i]);

@@ -66,7 +66,6 @@ class Process {
   UniqueFd status_rd_;
   UniqueFd stdio_[3];
   pid_t pid_;
-  bool box_init_;
   uint64_t start_ns_;
   bool ended_ = false;         // the exit record is final
   bool reaped_ = false;        // the pidfd's process has been reaped
