@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   build-essential cmake ninja-build pkg-config python3 util-linux
   libgtest-dev googletest
-  libseccomp-dev libcap-dev uidmap bubblewrap hyperfine
+  libseccomp-dev nlohmann-json3-dev libcap-dev uidmap bubblewrap hyperfine
   swig golang-go ruby ruby-dev ruby-minitest junit5 default-jdk-headless
 )
 SUDO=""
