@@ -57,6 +57,13 @@ int fill_exit(const sbx::ExitRecord& r, sbx_exit_status* out, sbx_error** err) {
   full.reason = r.reason;
   full.pid = r.pid;
   full.wall_ns = r.wall_ns;
+  full.cpu_user_ns = r.cpu_user_ns;
+  full.cpu_system_ns = r.cpu_system_ns;
+  full.memory_peak_bytes = r.memory_peak_bytes;
+  full.pids_peak = r.pids_peak;
+  full.output_bytes = r.output_bytes;
+  full.limits_hit = r.limits_hit;
+  full.usage_valid = r.usage_valid;
   size_t n = out->size < sizeof full ? out->size : sizeof full;
   memcpy(reinterpret_cast<char*>(out) + sizeof(size_t), reinterpret_cast<const char*>(&full) + sizeof(size_t),
          n - sizeof(size_t));
@@ -226,6 +233,143 @@ SBX_API int sbx_config_set_hostname(sbx_config* cfg, const char* hostname, sbx_e
   SBX_CATCH_RETURN(err)
 }
 
+SBX_API int sbx_config_set_memory_limit(sbx_config* cfg, uint64_t bytes, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_memory_limit(bytes);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_memory_high(sbx_config* cfg, uint64_t bytes, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_memory_high(bytes);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_pids_limit(sbx_config* cfg, uint64_t max_pids, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_pids_limit(max_pids);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_cpus(sbx_config* cfg, double cpus, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_cpus(cpus);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_cpu_weight(sbx_config* cfg, uint32_t weight, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_cpu_weight(weight);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_cpu_time_limit(sbx_config* cfg, uint64_t ms, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_cpu_time_limit(ms);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_timeout(sbx_config* cfg, uint64_t ms, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_timeout(ms);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_kill_grace(sbx_config* cfg, uint64_t ms, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_kill_grace(ms);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_cgroup_parent(sbx_config* cfg, const char* path, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_cgroup_parent(path);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_strict(sbx_config* cfg, int strict, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.strict = strict != 0;
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_seccomp_profile(sbx_config* cfg, const char* name, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_seccomp_profile(name);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_load_seccomp_json(sbx_config* cfg, const char* path, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.load_seccomp_json(path);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_add_seccomp_rule(sbx_config* cfg, const char* syscall, sbx_seccomp_action action,
+                                        int errno_value, size_t n_args, const sbx_seccomp_arg* args,
+                                        sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.add_seccomp_rule(syscall, static_cast<int>(action), errno_value, n_args, args);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_landlock(sbx_config* cfg, unsigned flags, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_landlock(flags);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_add_capability(sbx_config* cfg, const char* name, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.add_capability(name);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
 // ------------------------------------------------------------ spec
 
 SBX_API int sbx_spec_new(sbx_spec** out, sbx_error** err) {
@@ -301,6 +445,25 @@ SBX_API int sbx_spec_preserve_fd(sbx_spec* spec, int fd, sbx_error** err) {
   SBX_REQUIRE_ARG(spec, err, "spec");
   SBX_TRY
   spec->s.preserve(fd);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_rlimit(sbx_spec* spec, sbx_rlimit_resource resource, uint64_t soft, uint64_t hard,
+                                sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_rlimit(static_cast<int>(resource), soft, hard);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_timeout(sbx_spec* spec, uint64_t ms, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_timeout(ms);
   clear_error(err);
   return SBX_OK;
   SBX_CATCH_RETURN(err)
@@ -397,6 +560,70 @@ SBX_API int sbx_box_interrupt(sbx_box* box, sbx_error** err) {
   clear_error(err);
   return SBX_OK;
   SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_report_count(const sbx_box* box, size_t* out) {
+  if (box == nullptr || out == nullptr) return SBX_E_INVALID;
+  *out = box->b->report().size();
+  return SBX_OK;
+}
+
+SBX_API int sbx_box_report_entry(const sbx_box* box, size_t i, const char** name, int* state,
+                                 const char** mechanism, const char** detail, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  const auto& rep = box->b->report();
+  if (i >= rep.size())
+    return set_error(err, SBX_E_INVALID, "argument", 0,
+                     "sbx_box_report_entry: index " + std::to_string(i) + " is beyond the " +
+                         std::to_string(rep.size()) + " entries");
+  const auto& e = rep[i];
+  if (name) *name = e.name.c_str();
+  if (state) *state = e.state;
+  if (mechanism) *mechanism = e.mechanism.c_str();
+  if (detail) *detail = e.detail.c_str();
+  clear_error(err);
+  return SBX_OK;
+}
+
+SBX_API int sbx_box_report_json(const sbx_box* box, char** out, sbx_error** err) {
+  SBX_REQUIRE_ARG(out, err, "out");
+  *out = nullptr;
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  std::string j = box->b->report_json();
+  char* c = static_cast<char*>(malloc(j.size() + 1));
+  if (c == nullptr) throw std::bad_alloc();
+  memcpy(c, j.c_str(), j.size() + 1);
+  *out = c;
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API const char* sbx_exit_reason_name(int reason) {
+  switch (reason) {
+    case SBX_REASON_NONE:
+      return "none";
+    case SBX_REASON_NORMAL:
+      return "normal";
+    case SBX_REASON_KILLED:
+      return "killed";
+    case SBX_REASON_TIMEOUT:
+      return "timeout";
+    case SBX_REASON_CPU_TIME:
+      return "cpu-time";
+    case SBX_REASON_MEMORY:
+      return "memory";
+    case SBX_REASON_SECCOMP:
+      return "seccomp";
+    case SBX_REASON_FILE_SIZE:
+      return "file-size";
+    case SBX_REASON_PIDS:
+      return "pids";
+    case SBX_REASON_OUTPUT:
+      return "output-limit";
+  }
+  return "unknown";
 }
 
 // ------------------------------------------------------------ process

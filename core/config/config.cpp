@@ -2,13 +2,20 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <seccomp.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/common/error.hpp"
 #include "core/common/util.hpp"
+#include "core/seccomp/seccomp.hpp"
 
 namespace sbx {
 
@@ -88,10 +95,237 @@ void BoxConfig::set_hostname(const char* name) {
   hostname = h;
 }
 
+void BoxConfig::set_memory_limit(uint64_t bytes) {
+  if (bytes != 0 && bytes < (uint64_t{1} << 20))
+    throw_invalid("memory limit", std::to_string(bytes) + " bytes is below the minimum of 1 MiB");
+  if (bytes > (uint64_t{1} << 60)) throw_invalid("memory limit", "absurd size (more than 1 EiB)");
+  limits.memory_max = bytes;
+}
+
+void BoxConfig::set_memory_high(uint64_t bytes) {
+  if (bytes != 0 && bytes < (uint64_t{1} << 20))
+    throw_invalid("memory high", std::to_string(bytes) + " bytes is below the minimum of 1 MiB");
+  if (bytes > (uint64_t{1} << 60)) throw_invalid("memory high", "absurd size (more than 1 EiB)");
+  limits.memory_high = bytes;
+}
+
+void BoxConfig::set_pids_limit(uint64_t n) {
+  if (n > (uint64_t{1} << 22))
+    throw_invalid("pids limit", std::to_string(n) + " is above the kernel's pid_max limit");
+  limits.pids_max = n;
+}
+
+void BoxConfig::set_cpus(double cpus) {
+  if (!std::isfinite(cpus) || cpus < 0 || (cpus != 0 && cpus < 0.01) || cpus > 1024)
+    throw_invalid("cpus", "must be 0 (no limit) or between 0.01 and 1024");
+  limits.cpus = cpus;
+}
+
+void BoxConfig::set_cpu_weight(uint32_t w) {
+  if (w > 10000) throw_invalid("cpu weight", std::to_string(w) + " is outside 1..10000");
+  limits.cpu_weight = w;
+}
+
+void BoxConfig::set_cpu_time_limit(uint64_t ms) {
+  if (ms > (uint64_t{1} << 40)) throw_invalid("cpu time", "absurd limit (more than 34 years)");
+  limits.cpu_time_ms = ms;
+}
+
+void BoxConfig::set_timeout(uint64_t ms) {
+  if (ms > (uint64_t{1} << 40)) throw_invalid("timeout", "absurd timeout (more than 34 years)");
+  limits.timeout_ms = ms;
+}
+
+void BoxConfig::set_kill_grace(uint64_t ms) {
+  if (ms > 3600000) throw_invalid("kill grace", "more than an hour");
+  limits.kill_grace_ms = ms;
+}
+
+void BoxConfig::set_cgroup_parent(const char* path) {
+  if (path == nullptr) {
+    limits.cgroup_parent.reset();
+    return;
+  }
+  std::string p = path;
+  if (p.empty()) throw_invalid("cgroup parent", "must not be empty (NULL restores the default)");
+  if (p.size() > 1024) throw_invalid("cgroup parent", "longer than 1024 characters");
+  std::string rest = p;
+  size_t pos = 0;
+  while (pos <= rest.size()) {
+    size_t next = rest.find('/', pos);
+    std::string comp = rest.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    if (comp == "." || comp == "..")
+      throw_invalid("cgroup parent", "'" + p + "' has a '.' or '..' component");
+    if (next == std::string::npos) break;
+    pos = next + 1;
+  }
+  limits.cgroup_parent = p;
+}
+
+void BoxConfig::set_seccomp_profile(const char* name) {
+  std::string n = need_str(name, "seccomp profile");
+  (void)seccomp::named_profile(n);  // throws for an unknown name
+  security.seccomp_profile = n;
+  security.seccomp_json_path.reset();
+  security.seccomp_rules.clear();
+}
+
+void BoxConfig::load_seccomp_json(const char* path) {
+  std::string p = need_str(path, "seccomp profile path");
+  // Checked now, so that a malformed profile is reported where it is named;
+  // parsed again at box creation with the box's final capability set.
+  (void)seccomp::load_oci_profile_file(p, seccomp::OciContext{});
+  security.seccomp_json_path = p;
+  security.seccomp_rules.clear();
+}
+
+void BoxConfig::add_seccomp_rule(const char* syscall, int action, int errno_value, size_t n_args,
+                                 const sbx_seccomp_arg* args) {
+  std::string name = need_str(syscall, "seccomp rule syscall");
+  if (seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR)
+    throw_invalid("seccomp rule", "unknown system call '" + name + "' on this architecture");
+  if (action < SBX_SECCOMP_ALLOW || action > SBX_SECCOMP_LOG)
+    throw_invalid("seccomp rule", "unknown action " + std::to_string(action) + " for '" + name + "'");
+  if (action == SBX_SECCOMP_ERRNO && (errno_value < 1 || errno_value > 4095))
+    throw_invalid("seccomp rule",
+                  "errno " + std::to_string(errno_value) + " for '" + name + "' is outside 1..4095");
+  if (n_args > 6) throw_invalid("seccomp rule", "more than 6 argument conditions for '" + name + "'");
+  if (n_args > 0 && args == nullptr) throw_invalid("seccomp rule", "args is NULL with n_args > 0");
+  SeccompRuleSpec r{name, action, action == SBX_SECCOMP_ERRNO ? errno_value : 0, {}};
+  for (size_t i = 0; i < n_args; ++i) {
+    if (args[i].index > 5)
+      throw_invalid("seccomp rule", "argument index " + std::to_string(args[i].index) + " for '" + name +
+                                        "' is outside 0..5");
+    if (args[i].op < SBX_SECCOMP_CMP_NE || args[i].op > SBX_SECCOMP_CMP_MASKED_EQ)
+      throw_invalid("seccomp rule",
+                    "unknown comparison " + std::to_string(args[i].op) + " for '" + name + "'");
+    r.args.push_back(args[i]);
+  }
+  if (security.seccomp_rules.size() >= 4096) throw_invalid("seccomp rule", "too many rules (limit 4096)");
+  security.seccomp_rules.push_back(std::move(r));
+}
+
+namespace {
+const char* const kCapNames[] = {"chown",
+                                 "dac_override",
+                                 "dac_read_search",
+                                 "fowner",
+                                 "fsetid",
+                                 "kill",
+                                 "setgid",
+                                 "setuid",
+                                 "setpcap",
+                                 "linux_immutable",
+                                 "net_bind_service",
+                                 "net_broadcast",
+                                 "net_admin",
+                                 "net_raw",
+                                 "ipc_lock",
+                                 "ipc_owner",
+                                 "sys_module",
+                                 "sys_rawio",
+                                 "sys_chroot",
+                                 "sys_ptrace",
+                                 "sys_pacct",
+                                 "sys_admin",
+                                 "sys_boot",
+                                 "sys_nice",
+                                 "sys_resource",
+                                 "sys_time",
+                                 "sys_tty_config",
+                                 "mknod",
+                                 "lease",
+                                 "audit_write",
+                                 "audit_control",
+                                 "setfcap",
+                                 "mac_override",
+                                 "mac_admin",
+                                 "syslog",
+                                 "wake_alarm",
+                                 "block_suspend",
+                                 "audit_read",
+                                 "perfmon",
+                                 "bpf",
+                                 "checkpoint_restore"};
+}  // namespace
+
+int capability_from_name(const std::string& name) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  if (n.rfind("cap_", 0) == 0) n = n.substr(4);
+  for (size_t i = 0; i < sizeof kCapNames / sizeof kCapNames[0]; ++i)
+    if (n == kCapNames[i]) return static_cast<int>(i);
+  return -1;
+}
+
+std::string capability_name(int cap) {
+  if (cap < 0 || static_cast<size_t>(cap) >= sizeof kCapNames / sizeof kCapNames[0])
+    return "CAP_" + std::to_string(cap);
+  std::string s = "CAP_";
+  for (const char* c = kCapNames[cap]; *c != '\0'; ++c)
+    s += static_cast<char>(toupper(static_cast<unsigned char>(*c)));
+  return s;
+}
+
+bool capability_grantable(int cap) {
+  switch (cap) {
+    case CAP_CHOWN:
+    case CAP_DAC_OVERRIDE:
+    case CAP_DAC_READ_SEARCH:
+    case CAP_FOWNER:
+    case CAP_FSETID:
+    case CAP_KILL:
+    case CAP_SETGID:
+    case CAP_SETUID:
+    case CAP_NET_BIND_SERVICE:
+    case CAP_NET_RAW:
+    case CAP_NET_ADMIN:
+    case CAP_SYS_CHROOT:
+    case CAP_SETFCAP:
+    case CAP_AUDIT_WRITE:
+    case CAP_MKNOD:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void BoxConfig::set_landlock(unsigned flags) {
+  if ((flags & ~static_cast<unsigned>(SBX_LANDLOCK_ON | SBX_LANDLOCK_ALLOW_TCP)) != 0)
+    throw_invalid("landlock flags", "unknown flag bits");
+  if (flags == SBX_LANDLOCK_ALLOW_TCP)
+    throw_invalid("landlock flags", "SBX_LANDLOCK_ALLOW_TCP needs SBX_LANDLOCK_ON");
+  security.landlock = (flags & SBX_LANDLOCK_ON) != 0;
+  security.landlock_allow_tcp = (flags & SBX_LANDLOCK_ALLOW_TCP) != 0;
+}
+
+void BoxConfig::add_capability(const char* name) {
+  std::string n = need_str(name, "capability");
+  int cap = capability_from_name(n);
+  if (cap < 0) throw_invalid("capability", "unknown capability '" + n + "'");
+  if (!capability_grantable(cap))
+    throw_invalid("capability", capability_name(cap) +
+                                    " cannot be granted: it acts beyond the box's own user namespace "
+                                    "(grantable: CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, KILL, "
+                                    "SETGID, SETUID, NET_BIND_SERVICE, NET_RAW, NET_ADMIN, SYS_CHROOT, "
+                                    "SETFCAP, AUDIT_WRITE, MKNOD)");
+  auto& v = security.caps;
+  if (std::find(v.begin(), v.end(), cap) == v.end()) {
+    v.push_back(cap);
+    std::sort(v.begin(), v.end());
+  }
+}
+
 void BoxConfig::validate() const {
   bool mnt = (namespaces & SBX_NS_MOUNT) != 0;
   if (!mnt && (rootfs || !mounts.empty()))
     throw_invalid("namespaces", "binds, tmpfs and rootfs need the mount namespace");
+  if (!security.caps.empty() && (namespaces & SBX_NS_USER) == 0)
+    throw_invalid("capability",
+                  "capabilities can be granted only with a user namespace (without one they would be "
+                  "host capabilities)");
+  if (limits.memory_high != 0 && limits.memory_max != 0 && limits.memory_high > limits.memory_max)
+    throw_invalid("memory high", "is above the memory limit");
 }
 
 ProcSpec::ProcSpec() {
@@ -176,6 +410,62 @@ void ProcSpec::preserve(int fd) {
     if (f == fd) return;
   if (preserve_fds.size() >= kMaxPreserve) throw_invalid("preserve fd", "too many fds (limit 1024)");
   preserve_fds.push_back(fd);
+}
+
+void ProcSpec::set_rlimit(int res, uint64_t soft, uint64_t hard) {
+  static const struct {
+    int sbx;
+    int sys;
+    const char* name;
+  } kMap[] = {{SBX_RLIMIT_NOFILE, RLIMIT_NOFILE, "RLIMIT_NOFILE"},
+              {SBX_RLIMIT_FSIZE, RLIMIT_FSIZE, "RLIMIT_FSIZE"},
+              {SBX_RLIMIT_AS, RLIMIT_AS, "RLIMIT_AS"},
+              {SBX_RLIMIT_CPU, RLIMIT_CPU, "RLIMIT_CPU"},
+              {SBX_RLIMIT_CORE, RLIMIT_CORE, "RLIMIT_CORE"},
+              {SBX_RLIMIT_STACK, RLIMIT_STACK, "RLIMIT_STACK"},
+              {SBX_RLIMIT_MEMLOCK, RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"}};
+  if (res == SBX_RLIMIT_NPROC)
+    throw_invalid("rlimit",
+                  "RLIMIT_NPROC is refused: it counts every process of the host uid, not the box's "
+                  "(use the pids limit, sbx_config_set_pids_limit / --pids-limit)");
+  const char* name = nullptr;
+  int sys_res = -1;
+  for (auto& m : kMap)
+    if (m.sbx == res) {
+      name = m.name;
+      sys_res = m.sys;
+    }
+  if (name == nullptr) throw_invalid("rlimit", "unknown resource " + std::to_string(res));
+  auto show = [](uint64_t v) {
+    return v == SBX_RLIM_INFINITY ? std::string("unlimited") : std::to_string(v);
+  };
+  if (soft > hard)
+    throw_invalid("rlimit", std::string(name) + ": soft limit " + show(soft) + " is above the hard limit " +
+                                show(hard));
+  struct rlimit cur;
+  if (getrlimit(sys_res, &cur) == 0) {
+    uint64_t cur_hard = cur.rlim_max == RLIM_INFINITY ? SBX_RLIM_INFINITY : cur.rlim_max;
+    if (hard > cur_hard)
+      throw_invalid("rlimit", std::string(name) + ": hard limit " + show(hard) +
+                                  " is above this process's own (" + show(cur_hard) +
+                                  "); raising a hard limit needs CAP_SYS_RESOURCE in the host, which sbx "
+                                  "never uses");
+  }
+  if (res == SBX_RLIMIT_NOFILE && soft < 3)
+    throw_invalid("rlimit",
+                  "RLIMIT_NOFILE: soft limit " + show(soft) + " leaves no room for stdio (minimum 3)");
+  for (auto& r : rlimits)
+    if (r.resource == sys_res) {
+      r.soft = soft;
+      r.hard = hard;
+      return;
+    }
+  rlimits.push_back({sys_res, soft, hard});
+}
+
+void ProcSpec::set_timeout(uint64_t ms) {
+  if (ms > (uint64_t{1} << 40)) throw_invalid("timeout", "absurd timeout (more than 34 years)");
+  timeout_ms = ms;
 }
 
 void ProcSpec::validate() const {

@@ -33,8 +33,41 @@ struct MountRequest {
   TmpfsSpec tmpfs;
 };
 
+// Limits of the whole box (cgroup, time); 0 = none.
+struct BoxLimits {
+  uint64_t memory_max = 0;
+  uint64_t memory_high = 0;
+  uint64_t pids_max = 0;
+  double cpus = 0;
+  uint32_t cpu_weight = 0;
+  uint64_t cpu_time_ms = 0;
+  uint64_t timeout_ms = 0;
+  uint64_t kill_grace_ms = 1000;
+  std::optional<std::string> cgroup_parent;
+};
+
+struct SeccompRuleSpec {
+  std::string syscall;
+  int action;
+  int errno_value;
+  std::vector<sbx_seccomp_arg> args;
+};
+
+// The security policy as asked for; compiled when the box is created.
+struct SecuritySpec {
+  std::string seccomp_profile = "default";  // named profile, unless json is set
+  std::optional<std::string> seccomp_json_path;
+  std::vector<SeccompRuleSpec> seccomp_rules;
+  bool landlock = true;
+  bool landlock_allow_tcp = false;
+  std::vector<int> caps;  // capability numbers to keep (sorted, unique)
+};
+
 struct BoxConfig {
   unsigned namespaces = SBX_NS_ALL;
+  BoxLimits limits;
+  SecuritySpec security;
+  bool strict = false;
   std::optional<std::string> rootfs;
   std::vector<MountRequest> mounts;
   std::string hostname = "sbx";
@@ -44,6 +77,21 @@ struct BoxConfig {
   void add_bind(const char* src, const char* dst, unsigned flags);
   void add_tmpfs(const char* dst, uint64_t size, unsigned mode);
   void set_hostname(const char* name);
+  void set_memory_limit(uint64_t bytes);
+  void set_memory_high(uint64_t bytes);
+  void set_pids_limit(uint64_t n);
+  void set_cpus(double cpus);
+  void set_cpu_weight(uint32_t w);
+  void set_cpu_time_limit(uint64_t ms);
+  void set_timeout(uint64_t ms);
+  void set_kill_grace(uint64_t ms);
+  void set_cgroup_parent(const char* path);
+  void set_seccomp_profile(const char* name);
+  void load_seccomp_json(const char* path);
+  void add_seccomp_rule(const char* syscall, int action, int errno_value, size_t n_args,
+                        const sbx_seccomp_arg* args);
+  void add_capability(const char* name);
+  void set_landlock(unsigned flags);
   // Cross-field validation; throws sbx::Error naming the problem.
   void validate() const;
 };
@@ -63,6 +111,12 @@ struct ProcSpec {
   std::optional<std::pair<uint32_t, uint32_t>> user;
   StdioSpec stdio[3];
   std::vector<int> preserve_fds;
+  struct Rlimit {
+    int resource;  // RLIMIT_*
+    uint64_t soft, hard;
+  };
+  std::vector<Rlimit> rlimits;  // one per resource, in the order set
+  uint64_t timeout_ms = 0;
 
   ProcSpec();
   void set_argv(size_t argc, const char* const* argv);
@@ -72,11 +126,19 @@ struct ProcSpec {
   void set_user(uint32_t uid, uint32_t gid);
   void set_stdio(int which, int mode, const char* path, int fd);
   void preserve(int fd);
+  void set_rlimit(int sbx_resource, uint64_t soft, uint64_t hard);
+  void set_timeout(uint64_t ms);
   void validate() const;
   // The final environment: defaults, then allowed host variables, then
   // explicit ones (explicit wins).
   std::vector<std::string> build_env() const;
 };
+
+// Capability name ("CAP_CHOWN", "chown") -> number, or -1.
+int capability_from_name(const std::string& name);
+std::string capability_name(int cap);
+// Capabilities that act only inside the box's own user namespace.
+bool capability_grantable(int cap);
 
 constexpr size_t kMaxArgs = 65536;
 constexpr size_t kMaxEnv = 65536;

@@ -21,8 +21,10 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -35,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/landlock/landlock_child.hpp"
 #include "core/launch/init_loop.hpp"
 #include "core/launch/raw_syscalls.hpp"
 
@@ -467,9 +470,19 @@ void set_ids(const ChildPlan* p) {
 void drop_identity(const ChildPlan* p) {
   // The bounding set first: dropping needs CAP_SETPCAP, which goes away below.
   for (int cap = 0; cap <= p->last_cap; ++cap) {
+    if (cap < 64 && (p->keep_caps & (1ull << cap)) != 0) continue;
     int r = sys::prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap));
     if (r != -EINVAL) check(p, r, Step::kCapBounding);
   }
+  // Lock the securebits while CAP_SETPCAP is still held: uid 0 gains no
+  // capabilities at execve (NOROOT), changing ids neither clears nor grants
+  // any (NO_SETUID_FIXUP: the sets below are the whole truth), KEEP_CAPS
+  // stays off, and without added capabilities no ambient one can ever be
+  // raised. Locked, so nothing in the box can undo it.
+  unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                       SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+  if (p->keep_caps == 0) bits |= SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+  check(p, sys::prctl(PR_SET_SECUREBITS, bits), Step::kSecurebits);
   if (!p->early_identity) set_ids(p);
   int r = sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
   if (r != -EINVAL) check(p, r, Step::kCapClear);
@@ -477,7 +490,18 @@ void drop_identity(const ChildPlan* p) {
   hdr.version = _LINUX_CAPABILITY_VERSION_3;
   hdr.pid = 0;
   struct __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    auto word = static_cast<uint32_t>(p->keep_caps >> (32 * i));
+    data[i].effective = word;
+    data[i].permitted = word;
+    data[i].inheritable = word;
+  }
   check(p, sys::capset(&hdr, data), Step::kCapClear);
+  // Ambient: what a non-root program keeps across execve.
+  for (int cap = 0; cap < 64; ++cap)
+    if ((p->keep_caps & (1ull << cap)) != 0)
+      check(p, sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<unsigned long>(cap)),
+            Step::kCapAmbient, cap);
   check(p, sys::prctl(PR_SET_NO_NEW_PRIVS, 1), Step::kNoNewPrivs);
 }
 
@@ -520,6 +544,21 @@ bool is_slash_in(const char* s) {
     check(p, sys::fcntl(p->preserve_fds[i], F_SETFD, 0), Step::kPreserveFd, static_cast<int>(i));
   check(p, sys::chdir(p->cwd), Step::kChdir);
 
+  // Landlock and the rlimits now (no_new_privs is set, the filesystem view
+  // is final); the seccomp filter comes last, right before execve, so that
+  // it needs to allow only what is left: read, rt_sigprocmask, execve.
+  if (p->landlock_fd >= 0) {
+    size_t bad = 0;
+    long lr = landlock::apply_in_child(p->landlock_fd, p->landlock_rules, p->n_landlock_rules,
+                                       p->landlock_flags, &bad);
+    if (lr < 0)
+      fail(p, Step::kLandlock, static_cast<int>(-lr), bad < p->n_landlock_rules ? static_cast<int>(bad) : -1);
+  }
+  for (size_t i = 0; i < p->n_rlimits; ++i) {
+    uint64_t lim[2] = {p->rlimits[i].soft, p->rlimits[i].hard};
+    check(p, sys::prlimit(p->rlimits[i].resource, lim), Step::kRlimit, static_cast<int>(i));
+  }
+
   if (go_fd >= 0) {
     char go;
     long r;
@@ -533,6 +572,13 @@ bool is_slash_in(const char* s) {
   // Dispositions are already SIG_DFL (reset at the start of the child and
   // never changed since); only the mask is left to clear.
   (void)sys::set_signal_mask(0);
+
+  if (p->seccomp_insns != nullptr) {
+    struct sock_fprog prog;
+    prog.len = p->seccomp_len;
+    prog.filter = const_cast<struct sock_filter*>(p->seccomp_insns);
+    check(p, sys::seccomp_set_filter(&prog), Step::kSeccomp);
+  }
 
   const char* file = p->argv[0];
   char* const* argv = const_cast<char* const*>(p->argv);
@@ -808,6 +854,11 @@ int write_proc(pid_t pid, const char* name, const char* content) {
   struct clone_args a;
   for (size_t i = 0; i < sizeof a; ++i) reinterpret_cast<volatile char*>(&a)[i] = 0;
   a.flags = CLONE_VM | CLONE_PIDFD | p->ns_flags;
+  if (p->cgroup_dir_fd >= 0) {
+    // v2: born in the box's cgroup, so it never runs (or forks) outside it.
+    a.flags |= CLONE_INTO_CGROUP;
+    a.cgroup = static_cast<uint64_t>(p->cgroup_dir_fd);
+  }
   a.pidfd = reinterpret_cast<uint64_t>(&p->shared->init_pidfd);
   a.exit_signal = SIGCHLD;  // to the shim, which waits for it
   a.stack = reinterpret_cast<uint64_t>(p->child_stack);
@@ -817,6 +868,23 @@ int write_proc(pid_t pid, const char* name, const char* content) {
   close_fd(p->sync_fd);  // the box process has its own copy (or none: failed)
   if (pid < 0) shim_fail(p, Step::kClone, static_cast<int>(-pid));
   p->shared->init_pid = static_cast<int>(pid);
+
+  // v1: into every hierarchy's box cgroup while the box process still
+  // waits on the sync pipe (it has run nothing of its own yet).
+  for (size_t i = 0; i < p->n_cgroup_procs; ++i) {
+    char num[16];
+    size_t len = 0;
+    num[0] = '\0';
+    append_uint(num, sizeof num, &len, static_cast<unsigned>(pid));
+    long w = sys::write(p->cgroup_procs_fds[i], num, len);
+    if (w < 0) {
+      (void)sys::kill(static_cast<pid_t>(pid), SIGKILL);
+      int st;
+      while (sys::wait4(static_cast<pid_t>(pid), &st, __WALL) == -EINTR) {
+      }
+      shim_fail(p, Step::kCgroup, static_cast<int>(-w));
+    }
+  }
 
   if (p->uid_map != nullptr) {
     int r = 0;
@@ -859,14 +927,13 @@ int write_proc(pid_t pid, const char* name, const char* content) {
 
   int st = 0;
   long r;
+  KernelRusage ru{};
   do {
-    r = sys::wait4(static_cast<pid_t>(pid), &st, __WALL);
+    r = sys::wait4_ru(static_cast<pid_t>(pid), &st, __WALL, &ru);
   } while (r == -EINTR);
   if (!box_init) {
     // No init to report the program's status: the program is our child.
-    do {
-      w = sys::write(status_fd, &st, sizeof st);
-    } while (w == -EINTR);
+    write_report(status_fd, st, ru);
     close_fd(status_fd);
   }
   // The box process's end as our exit code: 128+N for signal N.
@@ -906,6 +973,7 @@ void child_main(const ChildPlan* p) {
   if (r != 1) sys::exit_group(125);  // the parent gave up; it reports why
   close_fd(p->sync_fd);
 
+  if (p->unshare_cgroupns) check(p, sys::raw(SYS_unshare, CLONE_NEWCGROUP), Step::kCgroup);
   if (p->early_identity) set_ids(p);
   check(p, sys::setsid(), Step::kSetsid);
   if (p->set_hostname) check(p, sys::sethostname(p->hostname, p->hostname_len), Step::kHostname);
@@ -988,6 +1056,18 @@ const char* step_name(Step s) {
       return "preserve_fd";
     case Step::kChdir:
       return "chdir";
+    case Step::kCgroup:
+      return "cgroup";
+    case Step::kSecurebits:
+      return "securebits";
+    case Step::kCapAmbient:
+      return "capabilities";
+    case Step::kRlimit:
+      return "rlimit";
+    case Step::kLandlock:
+      return "landlock";
+    case Step::kSeccomp:
+      return "seccomp";
     case Step::kExec:
       return "execve";
   }

@@ -13,7 +13,18 @@
 #include <cstddef>
 #include <cstdint>
 
+struct sock_filter;
+namespace sbx::landlock {
+struct ChildRule;
+}
+
 namespace sbx::launch {
+
+struct RlimitOp {
+  int resource;
+  uint64_t soft;  // RLIM_INFINITY = ~0
+  uint64_t hard;
+};
 
 // The step that failed; the parent turns it into a message.
 enum class Step : int32_t {
@@ -44,6 +55,12 @@ enum class Step : int32_t {
   kPreserveFd,
   kChdir,
   kExec,
+  kCgroup,      // placing the box process in its cgroup
+  kSecurebits,  // locking the securebits
+  kCapAmbient,  // granting an added capability
+  kRlimit,      // ChildError::index = the RlimitOp
+  kLandlock,    // ChildError::index = the rule (or -1: restrict_self)
+  kSeccomp,     // installing the filter
 };
 
 struct ChildError {
@@ -125,6 +142,34 @@ struct ChildPlan {
   uid_t uid;
   gid_t gid;
   int last_cap;
+
+  // Capabilities the program keeps (bit N = capability N); all others are
+  // dropped from every set. The securebits are locked either way.
+  uint64_t keep_caps;
+
+  // cgroup placement of the box process before it runs anything: v2 by
+  // clone3(CLONE_INTO_CGROUP) into CGROUP_DIR_FD, v1 by writing its host pid
+  // to each of CGROUP_PROCS_FDS (by the shim, or the parent in classic
+  // mode). Neither fd reaches the box process.
+  int cgroup_dir_fd;  // -1: none
+  // The cgroup namespace is made by the box process itself once it has been
+  // placed (unshare after the sync byte), so that its root is the box's
+  // cgroup in every hierarchy, v1 ones included (clone3 would root it where
+  // the shim is).
+  bool unshare_cgroupns;
+  const int* cgroup_procs_fds;
+  size_t n_cgroup_procs;
+
+  // Applied by the program, in this order, last before execve: Landlock
+  // (rules, restrict_self), rlimits, then the seccomp filter.
+  int landlock_fd;  // -1: none
+  const landlock::ChildRule* landlock_rules;
+  size_t n_landlock_rules;
+  uint32_t landlock_flags;
+  const RlimitOp* rlimits;
+  size_t n_rlimits;
+  const struct sock_filter* seccomp_insns;  // nullptr: no filter
+  unsigned short seccomp_len;
 
   const char* cwd;
   const char* const* argv;

@@ -4,15 +4,56 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+
+#include <cstdint>
 
 #include "core/launch/raw_syscalls.hpp"
 
 namespace sbx::launch {
 
+// What a box init (or, without a pid namespace, the shim) reports when the
+// program has ended: its exact wait status and the CPU time and peak RSS of
+// every process of the box it has reaped. One write, below PIPE_BUF.
+struct InitReport {
+  int32_t wait_status;
+  uint32_t magic;
+  int64_t utime_us;
+  int64_t stime_us;
+  int64_t maxrss_kb;
+};
+constexpr uint32_t kInitReportMagic = 0x73627831;  // "sbx1"
+
+// A signal queued to the box init (SI_QUEUE from outside the box: si_pid 0)
+// with this value is sent to every process of the box (kill(-1)) instead
+// of to the program only. The host uses it for time limits; a process in
+// the box that forges it can only signal what it could signal anyway.
+constexpr int kTreeSignalCookie = 0x73627874;  // "sbxt"
+
+struct KernelRusage {
+  int64_t utime_sec, utime_usec, stime_sec, stime_usec;
+  int64_t maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock, oublock, msgsnd, msgrcv, nsignals,
+      nvcsw, nivcsw;
+};
+
+inline void write_report(int fd, int status, const KernelRusage& ru) {
+  InitReport rep;
+  rep.wait_status = status;
+  rep.magic = kInitReportMagic;
+  rep.utime_us = ru.utime_sec * 1000000 + ru.utime_usec;
+  rep.stime_us = ru.stime_sec * 1000000 + ru.stime_usec;
+  rep.maxrss_kb = ru.maxrss;
+  long w;
+  do {
+    w = sys::write(fd, &rep, sizeof rep);
+  } while (w == -EINTR);
+}
+
 // With every signal blocked: reaps every child (orphans of the box too),
-// forwards every other signal to PROGRAM, and when PROGRAM has ended writes
-// its raw wait status (4 bytes) to STATUS_FD and exits, which makes the
+// forwards every other signal to PROGRAM (or, marked with
+// kTreeSignalCookie, to every process of the box), and when PROGRAM has
+// ended writes an InitReport to STATUS_FD and exits, which makes the
 // kernel kill whatever is left in the pid namespace.
 [[noreturn]] inline void run_init_loop(pid_t program, int status_fd) {
   int program_status = 0;
@@ -33,13 +74,18 @@ namespace sbx::launch {
       }
       continue;
     }
+    if (si.si_code == SI_QUEUE && si.si_pid == 0 && si.si_value.sival_int == kTreeSignalCookie) {
+      (void)sys::kill(-1, sig);  // every process of the box but this one
+      continue;
+    }
     // Forward to the program; if it is already gone the signal is moot.
     (void)sys::kill(program, sig);
   }
-  long w;
-  do {
-    w = sys::write(status_fd, &program_status, sizeof program_status);
-  } while (w == -EINTR);
+  // Everything reaped so far: the program, its reaped children and the
+  // orphans this init reaped.
+  KernelRusage ru{};
+  (void)sys::getrusage(RUSAGE_CHILDREN, &ru);
+  write_report(status_fd, program_status, ru);
   sys::exit_group(0);
 }
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -243,7 +244,7 @@ void force_classic_launch_for_tests(bool on) {
   g_force_classic.store(on);
 }
 
-Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
+Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const LaunchPolicy& policy) {
   spec.validate();
   const unsigned ns = box.cfg.namespaces;
   const bool userns = (ns & SBX_NS_USER) != 0;
@@ -379,6 +380,7 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
   std::vector<int> keep = {0, 1, 2, sync_rd.get(), err_wr.get()};
   if (status_wr) keep.push_back(status_wr.get());
   if (image_fd >= 0) keep.push_back(image_fd);
+  if (policy.landlock_fd >= 0) keep.push_back(policy.landlock_fd);
   for (int s : src)
     if (s >= 0) keep.push_back(s);
   keep.insert(keep.end(), preserve.begin(), preserve.end());
@@ -442,6 +444,60 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
 
   plan.init_image_fd = image_fd;
 
+  // Policy. rlimits: the box's defaults, then the spec's (the spec wins per
+  // resource); RLIMIT_CORE 0 unless asked (a core file of a sandboxed
+  // program is rarely wanted and may be large).
+  std::vector<launch::RlimitOp> rlimits = policy.rlimits;
+  auto set_rlimit = [&](int res, uint64_t soft, uint64_t hard) {
+    for (auto& r : rlimits)
+      if (r.resource == res) {
+        r.soft = soft;
+        r.hard = hard;
+        return;
+      }
+    rlimits.push_back({res, soft, hard});
+  };
+  if (std::none_of(rlimits.begin(), rlimits.end(),
+                   [](const launch::RlimitOp& r) { return r.resource == RLIMIT_CORE; })) {
+    struct rlimit core;
+    uint64_t hard = (getrlimit(RLIMIT_CORE, &core) == 0) ? core.rlim_max : RLIM_INFINITY;
+    set_rlimit(RLIMIT_CORE, 0, hard);
+  }
+  // The box's own entries (the CPU-time backstop) are ceilings: a spec may
+  // lower them, never lift them.
+  const std::vector<launch::RlimitOp>& ceilings = policy.rlimits;
+  for (auto& r : spec.rlimits) {
+    uint64_t soft = r.soft == SBX_RLIM_INFINITY ? RLIM_INFINITY : r.soft;
+    uint64_t hard = r.hard == SBX_RLIM_INFINITY ? RLIM_INFINITY : r.hard;
+    for (const auto& c : ceilings)
+      if (c.resource == r.resource) {
+        hard = std::min<uint64_t>(hard, c.hard);
+        soft = std::min<uint64_t>(soft, std::min<uint64_t>(c.soft, hard));
+      }
+    set_rlimit(r.resource, soft, hard);
+  }
+  for (const auto& r : rlimits)
+    if (r.resource == RLIMIT_CPU && r.hard != RLIM_INFINITY) out.cpu_rlimit_hard_s = r.hard;
+  plan.rlimits = rlimits.data();
+  plan.n_rlimits = rlimits.size();
+  plan.keep_caps = policy.keep_caps;
+  plan.cgroup_dir_fd = policy.cgroup_dir_fd;
+  const bool cgroupns_late =
+      (ns & SBX_NS_CGROUP) != 0 && (policy.cgroup_dir_fd >= 0 || !policy.cgroup_procs_fds.empty());
+  plan.unshare_cgroupns = cgroupns_late;
+  plan.cgroup_procs_fds = shim ? policy.cgroup_procs_fds.data() : nullptr;
+  plan.n_cgroup_procs = shim ? policy.cgroup_procs_fds.size() : 0;
+  plan.landlock_fd = policy.landlock_fd;
+  plan.landlock_rules = policy.landlock_rules != nullptr ? policy.landlock_rules->data() : nullptr;
+  plan.n_landlock_rules = policy.landlock_rules != nullptr ? policy.landlock_rules->size() : 0;
+  plan.landlock_flags = policy.landlock_flags;
+  if (policy.seccomp != nullptr && !policy.seccomp->empty()) {
+    if (policy.seccomp->size() > 0xffff)
+      throw Error(SBX_E_INTERNAL, "seccomp", 0, "seccomp program too long");
+    plan.seccomp_insns = policy.seccomp->data();
+    plan.seccomp_len = static_cast<unsigned short>(policy.seccomp->size());
+  }
+
   // Declared before anything that can kill or reap the box process, so it
   // ends after: on success after EOF (every process with changed ids has
   // executed), on failure after the reap.
@@ -453,7 +509,7 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
     out.stacks[0] = StackMapping(size_t{64} * 1024);   // the shim
     out.stacks[1] = StackMapping(size_t{512} * 1024);  // the box process (and the program's vfork)
     plan.shared = &shared;
-    plan.ns_flags = clone_flags_for(ns);
+    plan.ns_flags = clone_flags_for(ns) & ~static_cast<unsigned long>(cgroupns_late ? CLONE_NEWCGROUP : 0);
     // The box process's stack grows down from the top; the program's own
     // (until it executes) is the bottom 64 KiB.
     constexpr size_t kProgramStack = size_t{64} * 1024;
@@ -494,7 +550,12 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
     } else
 #endif
     {
-      args.flags = CLONE_PIDFD | clone_flags_for(ns);
+      args.flags = CLONE_PIDFD |
+                   (clone_flags_for(ns) & ~static_cast<unsigned long>(cgroupns_late ? CLONE_NEWCGROUP : 0));
+      if (policy.cgroup_dir_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(policy.cgroup_dir_fd);
+      }
       pid = syscall(SYS_clone3, &args, sizeof args);
       if (pid == 0) launch::child_main(&plan);  // never returns
       if (pid < 0) clone_errno = errno;
@@ -555,6 +616,14 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec) {
         if (!root) write_proc_file(procdir.get(), "setgroups", "deny\n");
         write_proc_file(procdir.get(), "uid_map", uid_map);
         write_proc_file(procdir.get(), "gid_map", gid_map);
+      }
+      // v1 cgroups: placed while it waits, before it runs anything.
+      for (int fd : policy.cgroup_procs_fds) {
+        std::string num = std::to_string(pid);
+        if (write(fd, num.data(), num.size()) < 0) {
+          int e = errno;
+          throw Error(SBX_E_SETUP, "cgroup", e, "placing the box process in its cgroup: " + errno_text(e));
+        }
       }
       char go = 1;
       if (write(sync_wr.get(), &go, 1) != 1) throw_system("sync", "release the box process", errno);

@@ -3,12 +3,15 @@
 // program has been executed (or throws the child's error).
 #pragma once
 
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "core/common/fd.hpp"
 #include "core/config/config.hpp"
+#include "core/landlock/landlock.hpp"
 #include "core/mounts/mount_plan.hpp"
 
 namespace sbx {
@@ -56,6 +59,9 @@ struct Launched {
   UniqueFd status_rd;
   UniqueFd stdio[3];  // host ends of SBX_STDIO_PIPE streams
   uint64_t start_ns = 0;
+  // The program's RLIMIT_CPU hard limit in seconds (0: none): a SIGKILL
+  // after that much CPU time is the kernel enforcing it.
+  uint64_t cpu_rlimit_hard_s = 0;
 };
 
 // As root with a user namespace, the box's uid and gid are mapped to this
@@ -67,7 +73,20 @@ constexpr unsigned kRootBoxHostId = 65534;
 // without executable memfds use, so that it stays tested here too.
 void force_classic_launch_for_tests(bool on);
 
-Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec);
+// What the box adds to every launch: its cgroup, capability set, and the
+// compiled policies (prepared once per box, used by every spawn).
+struct LaunchPolicy {
+  int cgroup_dir_fd = -1;             // v2: CLONE_INTO_CGROUP
+  std::vector<int> cgroup_procs_fds;  // v1: pid written before release
+  uint64_t keep_caps = 0;
+  const std::vector<struct sock_filter>* seccomp = nullptr;  // nullptr: no filter
+  int landlock_fd = -1;
+  const std::vector<landlock::ChildRule>* landlock_rules = nullptr;
+  uint32_t landlock_flags = 0;
+  std::vector<launch::RlimitOp> rlimits;  // box-wide defaults (spec entries win)
+};
+
+Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const LaunchPolicy& policy);
 
 // Reaps a process known to be ending (after SIGKILL); retries EINTR.
 void reap_blocking(int pidfd);

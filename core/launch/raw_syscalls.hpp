@@ -139,6 +139,15 @@ inline int kill(pid_t pid, int sig) {
 inline pid_t wait4(pid_t pid, int* status, int options) {
   return (pid_t)raw(SYS_wait4, pid, L(status), options, 0);
 }
+inline pid_t wait4_ru(pid_t pid, int* status, int options, void* rusage) {
+  return (pid_t)raw(SYS_wait4, pid, L(status), options, L(rusage));
+}
+inline int getrusage(int who, void* rusage) {
+  return (int)raw(SYS_getrusage, who, L(rusage));
+}
+inline int prlimit(int resource, const void* new_limit) {
+  return (int)raw(SYS_prlimit64, 0, resource, L(new_limit), 0);
+}
 inline int execve(const char* path, char* const* argv, char* const* envp) {
   return (int)raw(SYS_execve, L(path), L(argv), L(envp));
 }
@@ -167,6 +176,9 @@ inline int set_signal_mask(uint64_t mask) {
 inline int sigtimedwait_all(siginfo_t* info) {
   uint64_t all = ~0ull;
   return (int)raw(SYS_rt_sigtimedwait, L(&all), L(info), 0, sizeof all);
+}
+inline int seccomp_set_filter(const void* fprog) {
+  return (int)raw(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, L(fprog));
 }
 
 }  // namespace sbx::sys

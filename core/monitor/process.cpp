@@ -9,26 +9,165 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
+#include "core/cgroup/cgroup.hpp"
 #include "core/common/error.hpp"
 #include "core/common/util.hpp"
+#include "core/launch/init_loop.hpp"
 
 namespace sbx {
 
-Process::Process(Launched&& l)
+Process::Process(Launched&& l, ProcessLimits limits)
     : pidfd_(std::move(l.pidfd)),
       signal_fd_(std::move(l.signal_fd)),
       shim_(l.shim),
       status_rd_(std::move(l.status_rd)),
       pid_(l.pid),
-      start_ns_(l.start_ns) {
+      start_ns_(l.start_ns),
+      box_init_(l.box_init),
+      cpu_rlimit_hard_s_(l.cpu_rlimit_hard_s),
+      limits_(std::move(limits)) {
   for (int i = 0; i < 3; ++i) stdio_[i] = std::move(l.stdio[i]);
   for (int i = 0; i < 2; ++i) stacks_[i] = std::move(l.stacks[i]);
   rec_.pid = pid_;
 }
 
 Process::~Process() {
+  cancel_timers();
   terminate();
+}
+
+void Process::cancel_timers() {
+  Reactor::Id ids[3];
+  {
+    std::lock_guard<std::mutex> lk(timer_mu_);
+    ids[0] = std::exchange(deadline_timer_, 0);
+    ids[1] = std::exchange(grace_timer_, 0);
+    ids[2] = std::exchange(cpu_timer_, 0);
+    timers_cancelled_ = true;
+  }
+  for (auto id : ids)
+    if (id != 0) Reactor::instance().cancel(id);
+}
+
+void Process::arm_limits() {
+  std::weak_ptr<Process> weak = weak_from_this();
+  std::lock_guard<std::mutex> lk(timer_mu_);
+  if (timers_cancelled_) return;
+  if (limits_.timeout_ms != 0) {
+    deadline_timer_ = Reactor::instance().schedule(start_ns_ + limits_.timeout_ms * 1000000ull, [weak] {
+      if (auto self = weak.lock()) self->on_deadline(SBX_HIT_TIMEOUT);
+    });
+  }
+  if (limits_.cpu_time_ms != 0 && limits_.cgroup) {
+    cpu_timer_ = Reactor::instance().schedule(monotonic_ns() + 10000000ull, [weak] {
+      if (auto self = weak.lock()) self->check_cpu_time();
+    });
+  }
+}
+
+bool Process::signal_tree(int sig) {
+  std::shared_ptr<cgroup::BoxCgroup> cg;  // finalize may drop ours meanwhile
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (reaped_) return true;
+    cg = limits_.cgroup;
+  }
+  // The pidfds stay open as long as this object: a signal can only reach
+  // this box, or nothing (ESRCH once it has ended).
+  if (box_init_) {
+    if (sig == SIGKILL) {
+      // pid 1's end takes the whole pid namespace with it.
+      syscall(SYS_pidfd_send_signal, signal_target(), SIGKILL, nullptr, 0);
+    } else {
+      siginfo_t info;
+      memset(&info, 0, sizeof info);
+      info.si_signo = sig;
+      info.si_code = SI_QUEUE;
+      info.si_pid = 0;
+      info.si_uid = 0;
+      info.si_value.sival_int = launch::kTreeSignalCookie;
+      syscall(SYS_pidfd_send_signal, signal_target(), sig, &info, 0);
+    }
+    return true;
+  }
+  if (cg && cg->kills_tree()) {
+    if (sig == SIGKILL)
+      cg->kill_all();
+    else
+      cg->signal_all(sig);
+    return true;
+  }
+  syscall(SYS_pidfd_send_signal, signal_target(), sig, nullptr, 0);
+  return false;
+}
+
+void Process::on_deadline(uint32_t hit) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (ended_ || reaped_) return;
+    hits_ |= hit;
+  }
+  if (limits_.kill_grace_ms == 0) {
+    signal_tree(SIGKILL);
+    return;
+  }
+  signal_tree(SIGTERM);
+  std::weak_ptr<Process> weak = weak_from_this();
+  std::lock_guard<std::mutex> lk(timer_mu_);
+  if (timers_cancelled_) return;
+  grace_timer_ = Reactor::instance().schedule(monotonic_ns() + limits_.kill_grace_ms * 1000000ull, [weak] {
+    if (auto self = weak.lock()) self->signal_tree(SIGKILL);
+  });
+}
+
+void Process::check_cpu_time() {
+  std::shared_ptr<cgroup::BoxCgroup> cg;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (ended_ || reaped_ || !limits_.cgroup) return;
+    cg = limits_.cgroup;
+  }
+  cgroup::Usage u = cg->usage();
+  if (!u.cpu_usage_ns) return;  // no accounting after all: RLIMIT_CPU is the backstop
+  const uint64_t limit_ns = limits_.cpu_time_ms * 1000000ull;
+  if (*u.cpu_usage_ns >= limit_ns) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      hits_ |= SBX_HIT_CPU_TIME;
+    }
+    signal_tree(SIGKILL);
+    return;
+  }
+  // The earliest the box can reach its limit, using every CPU it may have.
+  double cpus =
+      limits_.cpus > 0 ? limits_.cpus : static_cast<double>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  auto next = static_cast<uint64_t>(static_cast<double>(limit_ns - *u.cpu_usage_ns) / cpus);
+  next = std::max<uint64_t>(next, 10000000ull);
+  std::weak_ptr<Process> weak = weak_from_this();
+  std::lock_guard<std::mutex> lk(timer_mu_);
+  if (timers_cancelled_) return;
+  cpu_timer_ = Reactor::instance().schedule(monotonic_ns() + next, [weak] {
+    if (auto self = weak.lock()) self->check_cpu_time();
+  });
+}
+
+void Process::read_report_locked() {
+  if (!status_rd_) return;
+  launch::InitReport rep;
+  ssize_t n = read(status_rd_.get(), &rep, sizeof rep);
+  if (n == static_cast<ssize_t>(sizeof rep) && rep.magic == launch::kInitReportMagic) {
+    have_report_ = true;
+    report_utime_us_ = rep.utime_us;
+    report_stime_us_ = rep.stime_us;
+    report_maxrss_kb_ = rep.maxrss_kb;
+    record_raw_status_locked(rep.wait_status);
+    return;
+  }
+  // EOF: the init is gone without a report (it was killed); its own
+  // status, from the pidfd, is the record.
+  if (n == 0) status_rd_.reset();
 }
 
 void Process::terminate() {
@@ -69,13 +208,8 @@ void Process::record_siginfo_locked(const siginfo_t& si) {
   // A box init reports the program's exact wait status before it exits. If
   // it did not (it was killed, e.g. by SIGKILL to the box), the init's own
   // end is the truth: its death took the whole pid namespace with it.
-  if (status_rd_) {
-    int raw = 0;
-    if (read(status_rd_.get(), &raw, sizeof raw) == static_cast<ssize_t>(sizeof raw)) {
-      record_raw_status_locked(raw);
-      return;
-    }
-  }
+  read_report_locked();
+  if (ended_) return;
   if (si.si_code == CLD_EXITED && shim_ && si.si_status >= 128) {
     // The shim mirrors the box process's death by signal N as 128+N.
     rec_.kind = SBX_EXIT_SIGNALED;
@@ -99,8 +233,73 @@ void Process::finalize_locked() {
   // compare); a program that crashed on its own stays NORMAL.
   const bool sent = rec_.kind == SBX_EXIT_SIGNALED && rec_.signal >= 1 && rec_.signal <= 64 &&
                     (sent_signals_ & (1ull << (rec_.signal - 1))) != 0;
-  rec_.reason = sent ? SBX_REASON_KILLED : SBX_REASON_NORMAL;
   status_rd_.reset();
+
+  // Usage: the cgroup's accounting covers every process of the box; the
+  // init's report covers what it reaped (the program and orphans).
+  uint32_t hits = hits_;
+  uint64_t oom_kills = 0;
+  if (limits_.cgroup) {
+    cgroup::Usage u = limits_.cgroup->usage();
+    if (u.cpu_user_ns && u.cpu_system_ns) {
+      rec_.cpu_user_ns = *u.cpu_user_ns;
+      rec_.cpu_system_ns = *u.cpu_system_ns;
+      rec_.usage_valid |= SBX_USAGE_CPU;
+    }
+    if (u.memory_peak) {
+      rec_.memory_peak_bytes = *u.memory_peak;
+      rec_.usage_valid |= SBX_USAGE_MEMORY;
+    }
+    if (u.pids_peak) {
+      rec_.pids_peak = *u.pids_peak;
+      rec_.usage_valid |= SBX_USAGE_PIDS;
+    }
+    if (u.oom_kills) oom_kills = *u.oom_kills;
+    if (oom_kills > 0 || (u.memory_max_events && *u.memory_max_events > 0)) hits |= SBX_HIT_MEMORY;
+    if (u.pids_max_events && *u.pids_max_events > 0) hits |= SBX_HIT_PIDS;
+    // The box's usage is final: the cgroup goes with the box.
+    limits_.cgroup.reset();
+  }
+  if (have_report_) {
+    if ((rec_.usage_valid & SBX_USAGE_CPU) == 0) {
+      rec_.cpu_user_ns = static_cast<uint64_t>(report_utime_us_) * 1000;
+      rec_.cpu_system_ns = static_cast<uint64_t>(report_stime_us_) * 1000;
+      rec_.usage_valid |= SBX_USAGE_CPU;
+    }
+    if ((rec_.usage_valid & SBX_USAGE_MEMORY) == 0 && report_maxrss_kb_ > 0) {
+      rec_.memory_peak_bytes = static_cast<uint64_t>(report_maxrss_kb_) * 1024;
+      rec_.usage_valid |= SBX_USAGE_MEMORY;
+    }
+  }
+  const bool signaled = rec_.kind == SBX_EXIT_SIGNALED;
+  const bool failed = signaled || rec_.code != 0;
+  if (signaled && rec_.signal == SIGXCPU) hits |= SBX_HIT_CPU_TIME;
+  // RLIMIT_CPU's hard limit kills with SIGKILL (at once when soft == hard):
+  // after that much CPU time, and not sent by sbx, it is the rlimit.
+  if (signaled && rec_.signal == SIGKILL && !sent && cpu_rlimit_hard_s_ != 0 &&
+      (rec_.usage_valid & SBX_USAGE_CPU) &&
+      rec_.cpu_user_ns + rec_.cpu_system_ns + 50000000ull >= cpu_rlimit_hard_s_ * 1000000000ull)
+    hits |= SBX_HIT_CPU_TIME;
+  if (signaled && rec_.signal == SIGXFSZ) hits |= SBX_HIT_FILE_SIZE;
+  rec_.limits_hit = hits;
+
+  if (sent)
+    rec_.reason = SBX_REASON_KILLED;
+  else if (hits & SBX_HIT_TIMEOUT)
+    rec_.reason = SBX_REASON_TIMEOUT;
+  else if ((hits_ & SBX_HIT_CPU_TIME) || (signaled && rec_.signal == SIGXCPU) ||
+           (signaled && rec_.signal == SIGKILL && (hits & SBX_HIT_CPU_TIME)))
+    rec_.reason = SBX_REASON_CPU_TIME;
+  else if (oom_kills > 0 && failed)
+    rec_.reason = SBX_REASON_MEMORY;
+  else if (signaled && rec_.signal == SIGSYS && limits_.seccomp_kills)
+    rec_.reason = SBX_REASON_SECCOMP;
+  else if (signaled && rec_.signal == SIGXFSZ)
+    rec_.reason = SBX_REASON_FILE_SIZE;
+  else if ((hits & SBX_HIT_PIDS) && failed)
+    rec_.reason = SBX_REASON_PIDS;
+  else
+    rec_.reason = SBX_REASON_NORMAL;
 }
 
 void Process::reap_nonblocking_locked() {
@@ -135,17 +334,10 @@ bool Process::try_end_locked() {
   }
   // The init writes the program's status as the program ends, before its
   // own exit and the namespace teardown: report it right away.
-  if (status_rd_) {
-    int raw = 0;
-    ssize_t n = read(status_rd_.get(), &raw, sizeof raw);
-    if (n == static_cast<ssize_t>(sizeof raw)) {
-      record_raw_status_locked(raw);
-      reap_nonblocking_locked();
-      return true;
-    }
-    // EOF: the init is gone without a report (it was killed); its own
-    // status, from the pidfd, is the record.
-    if (n == 0) status_rd_.reset();
+  read_report_locked();
+  if (ended_) {
+    reap_nonblocking_locked();
+    return true;
   }
   reap_nonblocking_locked();
   return ended_;

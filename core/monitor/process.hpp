@@ -7,11 +7,17 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "core/common/fd.hpp"
 #include "core/launch/launcher.hpp"
+#include "core/monitor/reactor.hpp"
+
+namespace sbx::cgroup {
+class BoxCgroup;
+}
 
 namespace sbx {
 
@@ -23,11 +29,28 @@ struct ExitRecord {
   int reason = SBX_REASON_NONE;
   int pid = 0;
   uint64_t wall_ns = 0;
+  uint64_t cpu_user_ns = 0;
+  uint64_t cpu_system_ns = 0;
+  uint64_t memory_peak_bytes = 0;
+  uint64_t pids_peak = 0;
+  uint64_t output_bytes = 0;
+  uint32_t limits_hit = 0;
+  uint32_t usage_valid = 0;
 };
 
-class Process {
+// What the box asks the monitor to enforce on a process, and how.
+struct ProcessLimits {
+  uint64_t timeout_ms = 0;  // wall clock from spawn; 0 = none
+  uint64_t kill_grace_ms = 1000;
+  uint64_t cpu_time_ms = 0;    // the box's CPU time (cgroup accounting); 0 = none
+  double cpus = 0;             // the box's CPU bandwidth, to pace CPU-time checks
+  bool seccomp_kills = false;  // a SIGSYS death is the filter's doing
+  std::shared_ptr<cgroup::BoxCgroup> cgroup;
+};
+
+class Process : public std::enable_shared_from_this<Process> {
  public:
-  explicit Process(Launched&& l);
+  explicit Process(Launched&& l, ProcessLimits limits = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -42,6 +65,14 @@ class Process {
   bool poll_ended();
   // SIGKILL (if still running) and reap.
   void terminate();
+  // Starts the time limits (after construction: they hold a weak reference).
+  void arm_limits();
+  // Stops them; once it returns no limit action runs or will run.
+  void cancel_timers();
+  // Sends SIG to every process of the box: through the box init (a marked
+  // SI_QUEUE signal; SIGKILL ends the pid namespace), else the cgroup, else
+  // the program alone. Returns false when only the program could be reached.
+  bool signal_tree(int sig);
 
   pid_t pid() const { return pid_; }
   int pollfd() const { return pidfd_.get(); }
@@ -56,6 +87,10 @@ class Process {
   void record_raw_status_locked(int raw);
   void record_siginfo_locked(const siginfo_t& si);
   void finalize_locked();
+  void read_report_locked();  // the InitReport, if the status pipe has one
+  void on_deadline(uint32_t hit);
+  void check_cpu_time();
+
   int signal_target() const { return signal_fd_ ? signal_fd_.get() : pidfd_.get(); }
 
   std::mutex mu_;
@@ -72,6 +107,16 @@ class Process {
   uint64_t sent_signals_ = 0;  // bit N-1: signal N was sent through sbx
   ExitRecord rec_;
   std::vector<int> waiters_;  // eventfds of the waits in progress
+
+  bool box_init_;
+  uint64_t cpu_rlimit_hard_s_;
+  ProcessLimits limits_;
+  uint32_t hits_ = 0;  // SBX_HIT_* recorded by the monitor (timeout, CPU time)
+  bool have_report_ = false;
+  int64_t report_utime_us_ = 0, report_stime_us_ = 0, report_maxrss_kb_ = 0;
+  std::mutex timer_mu_;  // guards the ids below (not held while cancelling)
+  Reactor::Id deadline_timer_ = 0, grace_timer_ = 0, cpu_timer_ = 0;
+  bool timers_cancelled_ = false;
 };
 
 }  // namespace sbx

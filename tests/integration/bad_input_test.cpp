@@ -375,12 +375,13 @@ TEST_F(BadInput, StdioAndPreservedFds) {
   expect_invalid(sbx_spec_set_stdio(spec.get(), SBX_STDIN, SBX_STDIO_STDOUT, nullptr, -1, &err), err,
                  {"stderr"}, "STDOUT mode for stdin");
 
-  // A preserved fd closed between the setter and the spawn.
+  // A preserved fd closed between the setter and the spawn. (The box is
+  // created first: it opens fds of its own, which could reuse the number.)
+  BoxPtr box = new_box();
   int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(sbx_spec_preserve_fd(spec.get(), fd, nullptr), SBX_OK);
   close(fd);
-  BoxPtr box = new_box();
   sbx_proc* p = nullptr;
   expect_invalid(sbx_box_spawn(box.get(), spec.get(), &p, &err), err, {std::to_string(fd).c_str()},
                  "preserved fd closed before spawn");

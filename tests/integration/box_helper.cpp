@@ -141,6 +141,10 @@ ConfigPtr make_config(const BoxOptions& opts, ErrorInfo* einfo, std::string* fai
       }
     }
   }
+  if (opts.configure && (rc = opts.configure(cfg.get(), &err)) != SBX_OK) {
+    fail_with(rc, &err, "configure (sbx_config_*)", einfo, failed_call);
+    return nullptr;
+  }
   return cfg;
 }
 
@@ -202,6 +206,10 @@ SpecPtr make_spec(const std::vector<std::string>& argv, const ProcOptions& opts,
       fail_with(rc, &err, "sbx_spec_set_stdio", einfo, failed_call);
       return nullptr;
     }
+  }
+  if (opts.configure && (rc = opts.configure(spec.get(), &err)) != SBX_OK) {
+    fail_with(rc, &err, "configure (sbx_spec_*)", einfo, failed_call);
+    return nullptr;
   }
   return spec;
 }

@@ -12,6 +12,7 @@
 #include <sbx/sbx.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +101,8 @@ struct BoxOptions {
   std::optional<std::string> hostname;
   std::optional<std::string> rootfs;
   std::vector<Mount> mounts;  // applied in this order
+  // Further setters (limits, policy): called last; return the call's status.
+  std::function<int(sbx_config*, sbx_error**)> configure;
 };
 
 struct StdioOverride {
@@ -119,6 +122,8 @@ struct ProcOptions {
   std::optional<std::string> stdin_data;
   std::optional<StdioOverride> stdio[3];
   int timeout_ms = 20000;  // safety net: the box is killed after this
+  // Further setters (rlimits, timeout): called last; return the call's status.
+  std::function<int(sbx_spec*, sbx_error**)> configure;
 };
 
 // ---------------------------------------------------------------- running

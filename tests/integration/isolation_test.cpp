@@ -127,11 +127,22 @@ TEST(NetNamespace, OnlyLoopbackAndItIsUp) {
   ASSERT_TRUE(r.exited(0)) << r.describe();
   EXPECT_EQ(net_dev_names(r.out), std::vector<std::string>{"lo"}) << r.out;
 
-  auto p = run({"/usr/bin/python3", "-c", kNetProbe});
+  // TCP on the box's own loopback: Landlock denies it unless allowed.
+  BoxOptions tcp;
+  tcp.configure = [](sbx_config* c, sbx_error** e) {
+    return sbx_config_set_landlock(c, SBX_LANDLOCK_ON | SBX_LANDLOCK_ALLOW_TCP, e);
+  };
+  auto p = run_box(tcp, {"/usr/bin/python3", "-c", kNetProbe});
   ASSERT_TRUE(p.exited(0)) << p.describe();
   EXPECT_NE(p.out.find("ifaces=lo\n"), std::string::npos) << p.out;
   EXPECT_NE(p.out.find("lo_up=1\n"), std::string::npos) << p.out;
   EXPECT_NE(p.out.find("recv=ping\n"), std::string::npos) << p.out;
+
+  // By default (no network): TCP bind is refused by Landlock (EACCES).
+  auto d = run({"/usr/bin/python3", "-c", kNetProbe});
+  EXPECT_TRUE(d.exited(1)) << d.describe();
+  EXPECT_NE(d.err.find("PermissionError"), std::string::npos) << d.err;
+  EXPECT_EQ(d.out.find("recv="), std::string::npos);
 }
 
 TEST(NetNamespace, WithoutNetNamespaceHostInterfacesAreVisible) {

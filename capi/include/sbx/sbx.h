@@ -177,6 +177,125 @@ SBX_API int sbx_config_add_tmpfs(sbx_config* cfg, const char* dst, uint64_t size
  * [A-Za-z0-9.-]. */
 SBX_API int sbx_config_set_hostname(sbx_config* cfg, const char* hostname, sbx_error** err);
 
+/* ------------------------------------------------- box resource limits */
+
+/* Resource limits of the whole box (every process in it), enforced through
+ * a cgroup created per box: cgroup v2 where the controller is on the v2
+ * hierarchy, v1 where it is on a v1 hierarchy (hybrid hosts mix both; see
+ * docs/limits.md). 0 means "no limit" for every setter. What was enforced,
+ * and by which mechanism, is in the box's enforcement report
+ * (sbx_box_report_*); with sbx_config_set_strict a limit that cannot be
+ * enforced fails sbx_box_create instead of being reported as degraded. */
+
+/* Memory limit in bytes (>= 1 MiB): memory.max (v2) or
+ * memory.limit_in_bytes (v1), no swap beyond it. Exceeding it gets the
+ * process OOM-killed (reason SBX_REASON_MEMORY). */
+SBX_API int sbx_config_set_memory_limit(sbx_config* cfg, uint64_t bytes, sbx_error** err);
+/* Memory throttling threshold (v2 memory.high). Default with a memory limit:
+ * 90 % of it (v2 only; v1 has no equivalent). */
+SBX_API int sbx_config_set_memory_high(sbx_config* cfg, uint64_t bytes, sbx_error** err);
+/* Maximum number of processes and threads in the box at once (pids.max):
+ * the fork-bomb cap. sbx never uses RLIMIT_NPROC (it counts per host uid). */
+SBX_API int sbx_config_set_pids_limit(sbx_config* cfg, uint64_t max_pids, sbx_error** err);
+/* CPU bandwidth in CPUs, e.g. 0.5 (0.01 .. 1024): cpu.max (v2) or
+ * cpu.cfs_quota_us / cpu.cfs_period_us (v1), period 100 ms. */
+SBX_API int sbx_config_set_cpus(sbx_config* cfg, double cpus, sbx_error** err);
+/* Relative CPU weight 1..10000 (v2 cpu.weight; v1 cpu.shares scaled). */
+SBX_API int sbx_config_set_cpu_weight(sbx_config* cfg, uint32_t weight, sbx_error** err);
+/* Total CPU time of the box in milliseconds (user + system, all its
+ * processes; from the cgroup's accounting, with RLIMIT_CPU per process as a
+ * backstop). On excess the whole box is killed (reason SBX_REASON_CPU_TIME). */
+SBX_API int sbx_config_set_cpu_time_limit(sbx_config* cfg, uint64_t ms, sbx_error** err);
+/* Wall-clock limit of the box in milliseconds, counted from its first spawn:
+ * then SIGTERM to every process in the box, the kill grace, SIGKILL to the
+ * whole box (reason SBX_REASON_TIMEOUT). */
+SBX_API int sbx_config_set_timeout(sbx_config* cfg, uint64_t ms, sbx_error** err);
+/* Time between SIGTERM and SIGKILL when a time limit ends a box or process
+ * (default 1000 ms; 0 = SIGKILL at once). */
+SBX_API int sbx_config_set_kill_grace(sbx_config* cfg, uint64_t ms, sbx_error** err);
+/* Where the box's cgroup is created. An absolute path inside a cgroup mount
+ * (v2) or a path relative to each v1 controller mount ("sbx/ci"). Default:
+ * "sbx" below the root as root; rootless, a delegated v2 subtree of the
+ * caller (see docs/limits.md). NULL restores the default. */
+SBX_API int sbx_config_set_cgroup_parent(sbx_config* cfg, const char* path, sbx_error** err);
+/* Strict mode (STRICT != 0): every limit and security layer asked for (or on
+ * by default) must be enforced, or sbx_box_create fails with
+ * SBX_E_UNSUPPORTED naming what is missing. Default: best effort, reported. */
+SBX_API int sbx_config_set_strict(sbx_config* cfg, int strict, sbx_error** err);
+
+/* ------------------------------------------------ box security policy */
+
+/* A named seccomp profile: "default" (every box gets it unless told
+ * otherwise: refuses the system calls that reach outside a box or attack
+ * the kernel; foreign syscall ABIs kill the process), "compute" (an
+ * allow-list for single-process computation: no fork, no sockets; anything
+ * else kills the process) or "none" (no filter). See docs/seccomp.md.
+ * Replaces any profile or rules set before. */
+SBX_API int sbx_config_set_seccomp_profile(sbx_config* cfg, const char* name, sbx_error** err);
+/* Loads a seccomp profile in the Docker / OCI JSON format from PATH (read
+ * and checked now: malformed profiles fail with a message naming the
+ * field). Unknown system call names are skipped as Docker does. Replaces
+ * any profile or rules set before. */
+SBX_API int sbx_config_load_seccomp_json(sbx_config* cfg, const char* path, sbx_error** err);
+
+typedef enum sbx_seccomp_action {
+  SBX_SECCOMP_ALLOW = 0,
+  SBX_SECCOMP_ERRNO = 1,        /* fail the call with an errno */
+  SBX_SECCOMP_KILL_PROCESS = 2, /* reason SBX_REASON_SECCOMP */
+  SBX_SECCOMP_KILL_THREAD = 3,
+  SBX_SECCOMP_TRAP = 4, /* SIGSYS to the thread */
+  SBX_SECCOMP_LOG = 5   /* allow and log to the kernel audit log */
+} sbx_seccomp_action;
+
+typedef enum sbx_seccomp_op {
+  SBX_SECCOMP_CMP_NE = 0,
+  SBX_SECCOMP_CMP_LT = 1,
+  SBX_SECCOMP_CMP_LE = 2,
+  SBX_SECCOMP_CMP_EQ = 3,
+  SBX_SECCOMP_CMP_GE = 4,
+  SBX_SECCOMP_CMP_GT = 5,
+  SBX_SECCOMP_CMP_MASKED_EQ = 6 /* (arg & value) == value2 */
+} sbx_seccomp_op;
+
+typedef struct sbx_seccomp_arg {
+  unsigned index; /* argument 0..5 */
+  int op;         /* sbx_seccomp_op */
+  uint64_t value;
+  uint64_t value2; /* SBX_SECCOMP_CMP_MASKED_EQ only */
+} sbx_seccomp_arg;
+
+/* Adds a rule to the box's seccomp profile (the default profile unless
+ * another was chosen): SYSCALL (a name known on this architecture, e.g.
+ * "socket") gets ACTION when all N_ARGS conditions hold (at most 6).
+ * ERRNO_VALUE (1..4095) is used with SBX_SECCOMP_ERRNO. */
+SBX_API int sbx_config_add_seccomp_rule(sbx_config* cfg, const char* syscall, sbx_seccomp_action action,
+                                        int errno_value, size_t n_args, const sbx_seccomp_arg* args,
+                                        sbx_error** err);
+
+/* Landlock, best effort up to the kernel's ABI: filesystem rules derived
+ * from the box's mounts (read+execute for read-only binds and the system
+ * directories, read+write+execute for writable binds and tmpfs, no execute
+ * in /proc, /dev, /dev/shm), TCP bind and connect denied when the box has no
+ * network (SBX_NS_NET), and the abstract-unix-socket and signal scopes.
+ * FLAGS: SBX_LANDLOCK_OFF, or SBX_LANDLOCK_ON (the default) optionally with
+ * SBX_LANDLOCK_ALLOW_TCP, which leaves TCP alone so that programs can use
+ * TCP on the loopback of the box's own network namespace. */
+enum {
+  SBX_LANDLOCK_OFF = 0u,
+  SBX_LANDLOCK_ON = 1u << 0,
+  SBX_LANDLOCK_ALLOW_TCP = 1u << 1
+};
+SBX_API int sbx_config_set_landlock(sbx_config* cfg, unsigned flags, sbx_error** err);
+/* Grants capability NAME ("CAP_NET_BIND_SERVICE" or "net_bind_service") to
+ * the box's processes (permitted, effective, inheritable, ambient; kept in
+ * the bounding set). Every other capability is dropped from every set, and
+ * the securebits are locked. Only capabilities that act inside the box's
+ * own user namespace are accepted (e.g. CHOWN, DAC_OVERRIDE, FOWNER,
+ * FSETID, KILL, SETUID, SETGID, NET_BIND_SERVICE, NET_RAW, NET_ADMIN,
+ * SYS_CHROOT, SETFCAP, AUDIT_WRITE, MKNOD); a box without a user namespace
+ * cannot be granted any (they would be host capabilities). */
+SBX_API int sbx_config_add_capability(sbx_config* cfg, const char* name, sbx_error** err);
+
 /* ----------------------------------------------------------- process spec */
 
 typedef struct sbx_spec sbx_spec;
@@ -222,6 +341,34 @@ SBX_API int sbx_spec_set_stdio(sbx_spec* spec, int which, sbx_stdio_mode mode, c
  * fd above 2 is closed before the program starts. FD must be > 2 and open. */
 SBX_API int sbx_spec_preserve_fd(sbx_spec* spec, int fd, sbx_error** err);
 
+/* Resource limits of one process (setrlimit, inherited by its children).
+ * RLIMIT_NPROC is refused: it counts every process of the host uid, not
+ * the box's (use sbx_config_set_pids_limit). */
+typedef enum sbx_rlimit_resource {
+  SBX_RLIMIT_NOFILE = 0,  /* open files */
+  SBX_RLIMIT_FSIZE = 1,   /* bytes per file written (SIGXFSZ beyond) */
+  SBX_RLIMIT_AS = 2,      /* address space bytes */
+  SBX_RLIMIT_CPU = 3,     /* CPU seconds (SIGXCPU at soft, SIGKILL at hard) */
+  SBX_RLIMIT_CORE = 4,    /* core file bytes */
+  SBX_RLIMIT_STACK = 5,   /* stack bytes */
+  SBX_RLIMIT_MEMLOCK = 6, /* locked memory bytes */
+  SBX_RLIMIT_NPROC = 7    /* always refused (see above) */
+} sbx_rlimit_resource;
+
+#define SBX_RLIM_INFINITY UINT64_MAX
+
+/* Sets rlimit RESOURCE to SOFT/HARD (SBX_RLIM_INFINITY = unlimited).
+ * SOFT <= HARD. A hard limit above the caller's own cannot be raised (that
+ * needs CAP_SYS_RESOURCE in the host): it fails here with a message naming
+ * the caller's limit. Defaults: the caller's limits, except RLIMIT_CORE 0. */
+SBX_API int sbx_spec_set_rlimit(sbx_spec* spec, sbx_rlimit_resource resource, uint64_t soft, uint64_t hard,
+                                sbx_error** err);
+/* Wall-clock limit of this process in milliseconds (0 = none): SIGTERM to
+ * every process of its box, the box's kill grace, then SIGKILL
+ * (reason SBX_REASON_TIMEOUT). The earlier of this and the box's limit
+ * applies. */
+SBX_API int sbx_spec_set_timeout(sbx_spec* spec, uint64_t ms, sbx_error** err);
+
 /* ------------------------------------------------------------------- box */
 
 typedef struct sbx_box sbx_box;
@@ -266,6 +413,26 @@ SBX_API int sbx_box_spawn(sbx_box* box, const sbx_spec* spec, sbx_proc** out, sb
  * that could have been reused. SBX_E_STATE if nothing is running. */
 SBX_API int sbx_box_kill(sbx_box* box, int sig, sbx_error** err);
 
+/* The enforcement report of a box (available from sbx_box_create on):
+ * one entry per limit and security layer, saying whether it is enforced and
+ * by which mechanism, or why it was degraded. Names include "memory.max",
+ * "pids.max", "cpu.max", "cpu.weight", "cpu-time", "timeout", "accounting",
+ * "kill-tree", "seccomp", "landlock", "capabilities", "no_new_privs". */
+typedef enum sbx_enforcement {
+  SBX_ENFORCED = 1, /* applied as asked */
+  SBX_DEGRADED = 2, /* asked for (or on by default) but not, or only partly, applied */
+  SBX_OFF = 3       /* turned off by the configuration */
+} sbx_enforcement;
+
+SBX_API int sbx_box_report_count(const sbx_box* box, size_t* out);
+/* Entry I: NAME, STATE (sbx_enforcement), MECHANISM (e.g. "cgroup v1
+ * memory.limit_in_bytes") and DETAIL (why degraded, with the fix; may be
+ * empty). Borrowed from BOX. Any out pointer may be NULL. */
+SBX_API int sbx_box_report_entry(const sbx_box* box, size_t i, const char** name, int* state,
+                                 const char** mechanism, const char** detail, sbx_error** err);
+/* The report as a JSON array, owned by the caller (sbx_free). */
+SBX_API int sbx_box_report_json(const sbx_box* box, char** out, sbx_error** err);
+
 /* ----------------------------------------------------------------- process */
 
 typedef enum sbx_exit_kind {
@@ -274,11 +441,41 @@ typedef enum sbx_exit_kind {
   SBX_EXIT_SIGNALED = 2 /* terminated by a signal */
 } sbx_exit_kind;
 
+/* Why the process ended. When several apply, the first in this order wins:
+ * KILLED, TIMEOUT, CPU_TIME, MEMORY, SECCOMP, FILE_SIZE, PIDS, NORMAL. */
 typedef enum sbx_exit_reason {
-  SBX_REASON_NONE = 0,   /* not ended */
-  SBX_REASON_NORMAL = 1, /* ended by itself */
-  SBX_REASON_KILLED = 2  /* a signal sent through sbx_*_kill preceded the end */
+  SBX_REASON_NONE = 0,      /* not ended */
+  SBX_REASON_NORMAL = 1,    /* ended by itself */
+  SBX_REASON_KILLED = 2,    /* a signal sent through sbx_*_kill preceded the end */
+  SBX_REASON_TIMEOUT = 3,   /* the wall-clock limit ended it */
+  SBX_REASON_CPU_TIME = 4,  /* the CPU-time limit ended it (or SIGXCPU) */
+  SBX_REASON_MEMORY = 5,    /* OOM-killed in the box's memory limit */
+  SBX_REASON_SECCOMP = 6,   /* killed by the seccomp filter (SIGSYS) */
+  SBX_REASON_FILE_SIZE = 7, /* SIGXFSZ: wrote beyond RLIMIT_FSIZE */
+  SBX_REASON_PIDS = 8,      /* failed after forks were refused at pids.max */
+  SBX_REASON_OUTPUT = 9     /* the output limit ended it (callers that cap output) */
 } sbx_exit_reason;
+
+/* A static name such as "timeout". */
+SBX_API const char* sbx_exit_reason_name(int reason);
+
+/* sbx_exit_status.limits_hit: every limit that was reached during the run
+ * (a limit can be hit without ending the process, e.g. refused forks). */
+enum {
+  SBX_HIT_TIMEOUT = 1u << 0,
+  SBX_HIT_CPU_TIME = 1u << 1,
+  SBX_HIT_MEMORY = 1u << 2, /* memory.max reached (OOM kill or reclaim failure) */
+  SBX_HIT_PIDS = 1u << 3,   /* a fork was refused at pids.max */
+  SBX_HIT_FILE_SIZE = 1u << 4
+};
+
+/* sbx_exit_status.usage_valid: which usage fields were measured. */
+enum {
+  SBX_USAGE_CPU = 1u << 0,    /* cpu_user_ns, cpu_system_ns */
+  SBX_USAGE_MEMORY = 1u << 1, /* memory_peak_bytes */
+  SBX_USAGE_PIDS = 1u << 2,   /* pids_peak */
+  SBX_USAGE_OUTPUT = 1u << 3  /* output_bytes */
+};
 
 /* The exit record. Versioned by size: set .size = sizeof(sbx_exit_status)
  * before passing it in; a larger struct from a newer header must have zero
@@ -292,10 +489,20 @@ typedef struct sbx_exit_status {
   int reason;       /* sbx_exit_reason */
   int pid;          /* host pid of the process (for display only) */
   uint64_t wall_ns; /* from spawn to reap, nanoseconds */
+  /* Since 0.2: usage of the whole box tree (the cgroup's accounting when
+   * the box has one; else what the box init collected from its children). */
+  uint64_t cpu_user_ns;
+  uint64_t cpu_system_ns;
+  uint64_t memory_peak_bytes; /* peak memory of the box (cgroup) or max RSS */
+  uint64_t pids_peak;         /* most processes at once (cgroup pids.peak) */
+  uint64_t output_bytes;      /* bytes of output counted by a capping caller */
+  uint32_t limits_hit;        /* SBX_HIT_* */
+  uint32_t usage_valid;       /* SBX_USAGE_*: which usage fields are measured */
 } sbx_exit_status;
 
+/* Zero-initialised with the size set. */
 #define SBX_EXIT_STATUS_INIT \
-  { sizeof(sbx_exit_status), 0, 0, 0, 0, 0, 0, 0 }
+  { sizeof(sbx_exit_status), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* The shell's view: code for EXITED, 128+signal for SIGNALED, -1 if not
  * ended or ST is NULL. */

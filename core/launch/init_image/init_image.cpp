@@ -4,9 +4,11 @@
 // (from a sealed memfd) once the program has been started, so that pid 1
 // holds none of the host's memory. Its whole job:
 //   - reap every process of the box (orphans included),
-//   - forward every catchable signal it receives to the program,
-//   - when the program ends, write its raw wait status (4 bytes) to the
-//     status pipe and exit, which makes the kernel kill what is left.
+//   - forward every catchable signal it receives to the program (or, when
+//     the host marks it, to every process of the box: time limits),
+//   - when the program ends, write an InitReport (its raw wait status and
+//     the CPU time and peak RSS of everything reaped) to the status pipe and
+//     exit, which makes the kernel kill what is left.
 // Invoked as: sbx-init STATUS_FD PROGRAM_PID GO_FD (first writes one byte to
 // GO_FD: the program waits for it before it executes). Every signal is already
 // blocked (the mask survives execve), so signals queue for sigtimedwait even
