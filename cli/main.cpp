@@ -57,8 +57,9 @@ const char kRunUsage[] =
     "\n"
     "Runs PROGRAM in a fresh box (new user, pid, mount, network, uts, ipc and\n"
     "cgroup namespaces; read-only system directories; a clean environment;\n"
-    "uid/gid 1000) and streams its stdout/stderr. '--' is needed only when\n"
-    "PROGRAM starts with '-'. A PROGRAM without '/' is searched in the box's PATH.\n"
+    "uid/gid 1000; the default seccomp profile, Landlock, no capabilities) and\n"
+    "streams its stdout/stderr. '--' is needed only when PROGRAM starts with '-'.\n"
+    "A PROGRAM without '/' is searched in the box's PATH.\n"
     "\n"
     "Filesystem:\n"
     "  --rootfs DIR          use host directory DIR (read-only) as the root\n"
@@ -72,24 +73,79 @@ const char kRunUsage[] =
     "  -e, --env KEY         copy KEY from sbx's own environment (if set)\n"
     "  --user UID[:GID]      numeric identity inside the box (GID defaults to UID)\n"
     "  --stdin FILE          read the program's stdin from host file FILE\n"
+    "  --rlimit NAME=SOFT[:HARD]\n"
+    "                        a resource limit of the program and its children\n"
+    "                        (setrlimit; repeatable). NAME: nofile, cpu (plain\n"
+    "                        numbers), fsize, as, core, stack, memlock (bytes, k/m/g\n"
+    "                        suffixes); case-insensitive, RLIMIT_ prefix optional.\n"
+    "                        'unlimited' (or 'inf') for no limit; HARD defaults to\n"
+    "                        SOFT and cannot exceed sbx's own. nproc is refused (it\n"
+    "                        counts host-wide): use --pids-limit\n"
     "Box:\n"
     "  --hostname NAME       hostname inside the box (default 'sbx')\n"
     "  --network none|host   'none' (default): only loopback; 'host': the host's network\n"
+    "Limits of the whole box (every process in it):\n"
+    "  --memory SIZE         memory limit, e.g. 256m; beyond it the box is\n"
+    "                        OOM-killed (reason \"memory\")\n"
+    "  --pids-limit N        at most N processes and threads at once (the fork-bomb\n"
+    "                        cap; refused forks fail with EAGAIN)\n"
+    "  --cpus FLOAT          CPU bandwidth in CPUs, 0.01..1024 (e.g. 0.5)\n"
+    "  --cpu-time SECONDS    total CPU time (user+system) of the box, e.g. 1.5;\n"
+    "                        beyond it the box is killed (reason \"cpu-time\")\n"
+    "  --timeout SECONDS     wall-clock limit from the start, e.g. 10 or 0.5: SIGTERM\n"
+    "                        to every process of the box, the kill grace, then\n"
+    "                        SIGKILL (reason \"timeout\")\n"
+    "  --kill-grace SECONDS  time between that SIGTERM and SIGKILL (default 1;\n"
+    "                        0 = SIGKILL at once)\n"
+    "  --output-limit SIZE   at most SIZE bytes of stdout and stderr together. sbx\n"
+    "                        then relays the program's stdout/stderr through pipes\n"
+    "                        (the program sees pipes, not a terminal); past SIZE it\n"
+    "                        writes nothing more, kills the box and exits 137\n"
+    "                        (reason \"output-limit\")\n"
+    "  --cgroup-parent PATH  where the box's cgroup is created: an absolute path in\n"
+    "                        a cgroup v2 mount, or relative to each v1 controller\n"
+    "                        mount (default: 'sbx' below the root as root; a\n"
+    "                        delegated subtree rootless)\n"
+    "  --strict              exit 125 instead of running when a limit or security\n"
+    "                        layer cannot be enforced on this host\n"
+    "Security:\n"
+    "  --seccomp PROFILE     'default' (what every box gets), 'compute' (an\n"
+    "                        allow-list for single-process computation: no fork, no\n"
+    "                        sockets; anything else kills the program), 'none', or a\n"
+    "                        Docker/OCI seccomp profile FILE.json (a value that\n"
+    "                        contains '/' or ends in '.json' is a file)\n"
+    "  --cap-add CAP         grant capability CAP inside the box (repeatable), e.g.\n"
+    "                        net_bind_service; only capabilities that act within the\n"
+    "                        box's own user namespace are accepted\n"
+    "  --no-landlock         no Landlock rules (note: with Landlock on and no network,\n"
+    "                        TCP bind and connect are denied, even on loopback)\n"
+    "  --allow-loopback-tcp  keep Landlock but leave TCP alone, so programs can use\n"
+    "                        TCP on the loopback of the box's own network namespace\n"
     "Result:\n"
+    "  --report              print the box's enforcement report (what is enforced,\n"
+    "                        degraded or off, and how) to stderr before running\n"
     "  --json FILE           write the result record as JSON to FILE (not '-': stdout\n"
     "                        carries the program's output); written on failures too,\n"
-    "                        once the options have been parsed\n"
+    "                        once the options have been parsed. It has the status,\n"
+    "                        the reason, usage (wall, CPU, peak memory, pids, output\n"
+    "                        bytes; null when not measured), the limits hit and the\n"
+    "                        enforcement report\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Not supported by this version (rejected with exit code 125): --memory,\n"
-    "--pids-limit, --cpus, --cpu-time, --timeout, --rlimit, --seccomp, --output-limit.\n"
+    "Limits this host cannot enforce (e.g. cgroup limits for an unprivileged user\n"
+    "without a delegated cgroup) are applied as far as possible and reported as\n"
+    "degraded (--report, --json); --strict turns that into an error.\n"
+    "SECONDS are decimal (e.g. 2, 1.5, 0.25), SIZE plain bytes or with a k/m/g suffix.\n"
     "\n"
     "SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to sbx are\n"
     "forwarded to the box.\n"
     "\n"
-    "Exit status: the program's exit code; 128+N if it was killed by signal N;\n"
-    "125 if sbx itself failed; 126 if PROGRAM could not be executed; 127 if it\n"
-    "was not found.\n";
+    "Exit status: the program's exit code; 128+N if it was killed by signal N\n"
+    "(timeout: 143 if the program ended on SIGTERM, 137 if it was killed after the\n"
+    "grace; memory, output-limit: 137; cpu-time: 137, or 152 for SIGXCPU;\n"
+    "seccomp: 159; file size: 153); 125 if sbx itself failed (including invalid\n"
+    "options and limits that --strict cannot enforce); 126 if PROGRAM could not be\n"
+    "executed; 127 if it was not found. The --json record says why (\"reason\").\n";
 
 const char kCheckUsage[] =
     "usage: sbx check [--json]\n"
@@ -255,6 +311,27 @@ class SignalForwarder {
 
 // ------------------------------------------------------------ run: result
 
+// One line of the box's enforcement report (sbx_box_report_entry).
+struct ReportEntry {
+  std::string name;
+  int state = 0;  // sbx_enforcement
+  std::string mechanism;
+  std::string detail;
+};
+
+const char* enforcement_name(int state) {
+  switch (state) {
+    case SBX_ENFORCED:
+      return "enforced";
+    case SBX_DEGRADED:
+      return "degraded";
+    case SBX_OFF:
+      return "off";
+    default:
+      return "unknown";
+  }
+}
+
 struct RunResult {
   // "exited" | "signaled" | "setup_failed" | "exec_failed" | "not_found" | "error"
   std::string status = "error";
@@ -269,36 +346,97 @@ struct RunResult {
   int error_errno = 0;
   std::string error_step;
   std::string error_message;
+  // The box's enforcement report, once the box exists.
+  bool have_report = false;
+  std::vector<ReportEntry> report;
+  // --output-limit: what sbx itself counted and did.
+  bool output_counted = false;   // --output-limit was given and the relay ran
+  uint64_t output_bytes = 0;     // bytes read from the program's stdout + stderr
+  bool output_exceeded = false;  // more than the limit: output cut, box killed
+  bool stderr_mid_line = false;  // the relayed stderr did not end with a newline
 };
 
-const char* reason_name(int reason) {
-  switch (reason) {
-    case SBX_REASON_NORMAL:
-      return "normal";
-    case SBX_REASON_KILLED:
-      return "killed";
-    case SBX_REASON_NONE:
-      return "none";
-    default:
-      return "unknown";
-  }
+// The record's "reason": the library's for a process that ran (overridden by
+// sbx's own output limit), "setup" when the program never ran.
+std::string result_reason(const RunResult& r) {
+  if (!r.ended) return "setup";
+  if (r.output_exceeded) return "output-limit";
+  return sbx_exit_reason_name(r.st.reason);
+}
+
+std::string json_ms(double ms) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", ms);
+  return buf;
+}
+
+std::string json_ns_as_ms(uint64_t ns) {
+  // Exact to the microsecond, without going through a double for large values.
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%" PRIu64 ".%03" PRIu64, ns / 1000000, (ns / 1000) % 1000);
+  return buf;
 }
 
 std::string result_json(const RunResult& r) {
-  std::string j = "{\"version\":1";
+  std::string j = "{\"version\":2";
   j += ",\"status\":" + json_string(r.status);
   const bool exited = r.ended && r.st.kind == SBX_EXIT_EXITED;
   const bool signaled = r.ended && r.st.kind == SBX_EXIT_SIGNALED;
   j += ",\"exit_code\":" + (exited ? std::to_string(r.st.code) : std::string("null"));
   j += ",\"signal\":" + (signaled ? std::to_string(r.st.signal) : std::string("null"));
   j += std::string(",\"core_dumped\":") + (signaled && r.st.core_dumped ? "true" : "false");
-  // The program never ran: setup (which ends with execve) failed.
-  j += ",\"reason\":" + json_string(r.ended ? reason_name(r.st.reason) : "setup_failure");
+  j += ",\"reason\":" + json_string(result_reason(r));
   j += ",\"shell_code\":" + std::to_string(r.shell_code);
   j += ",\"pid\":" + (r.pid ? std::to_string(*r.pid) : std::string("null"));
-  char wall[64];
-  std::snprintf(wall, sizeof wall, "%.3f", r.wall_ms);
-  j += std::string(",\"wall_ms\":") + wall;
+  j += ",\"wall_ms\":" + json_ms(r.wall_ms);
+
+  // usage: null for what was not measured.
+  const uint32_t valid = r.ended ? r.st.usage_valid : 0;
+  const std::string null = "null";
+  j += ",\"usage\":{\"wall_ms\":" + json_ms(r.wall_ms);
+  j += ",\"cpu_user_ms\":" + ((valid & SBX_USAGE_CPU) ? json_ns_as_ms(r.st.cpu_user_ns) : null);
+  j += ",\"cpu_system_ms\":" + ((valid & SBX_USAGE_CPU) ? json_ns_as_ms(r.st.cpu_system_ns) : null);
+  j += ",\"memory_peak_bytes\":" +
+       ((valid & SBX_USAGE_MEMORY) ? std::to_string(r.st.memory_peak_bytes) : null);
+  j += ",\"pids_peak\":" + ((valid & SBX_USAGE_PIDS) ? std::to_string(r.st.pids_peak) : null);
+  j += ",\"output_bytes\":" + (r.output_counted ? std::to_string(r.output_bytes) : null) + "}";
+
+  j += ",\"limits_hit\":[";
+  static constexpr struct {
+    uint32_t bit;
+    const char* name;
+  } kHits[] = {{SBX_HIT_TIMEOUT, "timeout"},
+               {SBX_HIT_CPU_TIME, "cpu-time"},
+               {SBX_HIT_MEMORY, "memory"},
+               {SBX_HIT_PIDS, "pids"},
+               {SBX_HIT_FILE_SIZE, "file-size"}};
+  bool first = true;
+  const uint32_t hits = r.ended ? r.st.limits_hit : 0;
+  for (const auto& h : kHits) {
+    if ((hits & h.bit) == 0) continue;
+    j += first ? "" : ",";
+    j += json_string(h.name);
+    first = false;
+  }
+  if (r.output_exceeded) j += std::string(first ? "" : ",") + json_string("output-limit");
+  j += "]";
+  j += std::string(",\"output_truncated\":") + (r.output_exceeded ? "true" : "false");
+
+  if (r.have_report) {
+    j += ",\"enforcement\":[";
+    for (size_t i = 0; i < r.report.size(); ++i) {
+      const ReportEntry& e = r.report[i];
+      j += i == 0 ? "{" : ",{";
+      j += "\"name\":" + json_string(e.name);
+      j += ",\"state\":" + json_string(enforcement_name(e.state));
+      j += ",\"mechanism\":" + json_string(e.mechanism);
+      j += ",\"detail\":" + json_string(e.detail) + "}";
+    }
+    j += "]";
+  } else {
+    j += ",\"enforcement\":null";
+  }
+
   if (r.failed) {
     j += ",\"error\":{\"code\":" + json_string(r.error_code);
     j += ",\"errno\":" + std::to_string(r.error_errno);
@@ -310,6 +448,182 @@ std::string result_json(const RunResult& r) {
   j += "}\n";
   return j;
 }
+
+// Prints the enforcement report as a table (--report).
+void print_report(const std::vector<ReportEntry>& report) {
+  size_t width = 12;
+  for (const ReportEntry& e : report) width = std::max(width, e.name.size() + 1);
+  std::string text = "sbx: enforcement report\n";
+  for (const ReportEntry& e : report) {
+    char head[256];
+    std::snprintf(head, sizeof head, "  %-*s %-9s ", static_cast<int>(width), e.name.c_str(),
+                  enforcement_name(e.state));
+    text += head + e.mechanism + "\n";
+    if (!e.detail.empty()) text += std::string(width + 15, ' ') + e.detail + "\n";
+  }
+  std::fputs(text.c_str(), stderr);
+  std::fflush(stderr);
+}
+
+// A one-line note on stderr when a limit ended the program, so that a user
+// who sees exit status 137 knows why.
+void print_limit_note(const RunResult& r, const RunOptions& o) {
+  const std::string reason = result_reason(r);
+  std::string note;
+  if (reason == "timeout") {
+    note = "the wall-clock timeout ended the program";
+  } else if (reason == "cpu-time") {
+    note = "the CPU-time limit ended the program";
+  } else if (reason == "memory") {
+    note = "the program was killed at the memory limit";
+  } else if (reason == "seccomp") {
+    note = "the program was killed by the seccomp filter (a system call its profile does not allow)";
+  } else if (reason == "file-size") {
+    note = "the program was killed for writing past the file-size limit (RLIMIT_FSIZE)";
+  } else if (reason == "pids") {
+    note = "the program failed after forks were refused at the pids limit";
+  } else if (reason == "output-limit") {
+    note = "the output passed the limit of " + std::to_string(o.output_limit.value_or(0)) +
+           " bytes; the rest was dropped and the box killed";
+  } else {
+    return;
+  }
+  // On a line of its own, also after relayed output without a final newline.
+  std::fprintf(stderr, "%ssbx: %s (exit status %d)\n", r.stderr_mid_line ? "\n" : "", note.c_str(),
+               r.shell_code);
+}
+
+// ------------------------------------------------------- run: output relay
+
+// --output-limit: relays the program's stdout and stderr pipes to sbx's own
+// fd 1 and 2 (bytes as they come, each stream in order), counts them, and
+// once the total passes the limit writes nothing more and kills the box.
+// Runs on the main thread until both pipes reach end-of-file or the box has
+// ended (its pollfd); a write error on one of sbx's own streams (EPIPE: the
+// reader went away; SIGPIPE is ignored) stops relaying that stream, while
+// its pipe keeps being drained so the program never blocks on it.
+class OutputRelay {
+ public:
+  OutputRelay(uint64_t limit, sbx_box* box) : limit_(limit), box_(box) {}
+
+  void run(int out_fd, int err_fd, int box_pollfd) {
+    streams_[0] = {out_fd, STDOUT_FILENO, true, true, false, "stdout"};
+    streams_[1] = {err_fd, STDERR_FILENO, true, true, false, "stderr"};
+    for (Stream& s : streams_) {
+      const int fl = ::fcntl(s.src, F_GETFL);
+      if (fl >= 0) (void)::fcntl(s.src, F_SETFL, fl | O_NONBLOCK);
+    }
+    std::vector<char> buf(64 * 1024);
+    while (streams_[0].open || streams_[1].open) {
+      pollfd fds[3];
+      Stream* owner[3] = {nullptr, nullptr, nullptr};
+      nfds_t n = 0;
+      for (Stream& s : streams_) {
+        if (!s.open) continue;
+        owner[n] = &s;
+        fds[n++] = {s.src, POLLIN, 0};
+      }
+      const nfds_t box_index = n;
+      if (box_pollfd >= 0) fds[n++] = {box_pollfd, POLLIN, 0};
+      if (::poll(fds, n, -1) < 0) {
+        if (errno == EINTR) continue;
+        std::fprintf(stderr, "sbx: poll on the program's output failed: %s\n", std::strerror(errno));
+        break;
+      }
+      for (nfds_t i = 0; i < box_index; ++i)
+        if (fds[i].revents != 0) pump(*owner[i], buf, false);
+      if (box_pollfd >= 0 && fds[box_index].revents != 0) {
+        // The box has ended: every writer is gone, so what is left in the
+        // pipes is all there is. Drain it without waiting and stop.
+        for (Stream& s : streams_)
+          if (s.open) pump(s, buf, true);
+        break;
+      }
+    }
+    for (Stream& s : streams_) {
+      if (s.src >= 0) ::close(s.src);
+      s.src = -1;
+      s.open = false;
+    }
+  }
+
+  uint64_t total() const { return total_; }
+  bool exceeded() const { return exceeded_; }
+  // The last byte relayed to sbx's stderr was not a newline.
+  bool stderr_mid_line() const { return streams_[1].mid_line; }
+
+ private:
+  struct Stream {
+    int src = -1;           // the pipe from the program
+    int dst = -1;           // sbx's own fd 1 or 2
+    bool open = false;      // the pipe has not reached end-of-file
+    bool sink_ok = false;   // dst still accepts writes
+    bool mid_line = false;  // the last byte written to dst was not '\n'
+    const char* label = "";
+  };
+
+  // Reads from S once (DRAIN: until end-of-file or nothing is left).
+  void pump(Stream& s, std::vector<char>& buf, bool drain) {
+    do {
+      const ssize_t n = ::read(s.src, buf.data(), buf.size());
+      if (n > 0) {
+        consume(s, buf.data(), static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n < 0) std::fprintf(stderr, "sbx: reading the program's %s: %s\n", s.label, std::strerror(errno));
+      s.open = false;  // end-of-file (or an unreadable pipe)
+      return;
+    } while (drain);
+  }
+
+  void consume(Stream& s, const char* data, size_t n) {
+    const uint64_t before = total_;
+    total_ += n;
+    if (exceeded_) return;
+    size_t allowed = n;
+    if (before + n > limit_) {
+      allowed = static_cast<size_t>(limit_ - before);
+      exceeded_ = true;
+    }
+    if (allowed > 0 && s.sink_ok) write_out(s, data, allowed);
+    if (exceeded_) {
+      // SBX_E_STATE: the program has already ended by itself.
+      sbx_box_kill(box_, SIGKILL, nullptr);
+    }
+  }
+
+  void write_out(Stream& s, const char* data, size_t n) {
+    size_t off = 0;
+    while (off < n) {
+      const ssize_t w = ::write(s.dst, data + off, n - off);
+      if (w > 0) {
+        off += static_cast<size_t>(w);
+        s.mid_line = data[off - 1] != '\n';
+        continue;
+      }
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EAGAIN) {
+        // sbx's own stream is non-blocking (inherited): wait until it drains.
+        pollfd p{s.dst, POLLOUT, 0};
+        (void)::poll(&p, 1, -1);
+        continue;
+      }
+      if (!(w < 0 && errno == EPIPE) && s.dst != STDERR_FILENO)
+        std::fprintf(stderr, "sbx: cannot write the program's %s: %s\n", s.label,
+                     w < 0 ? std::strerror(errno) : "no progress");
+      s.sink_ok = false;  // keep draining the pipe, relay no more of it
+      return;
+    }
+  }
+
+  const uint64_t limit_;
+  sbx_box* const box_;
+  Stream streams_[2];
+  uint64_t total_ = 0;
+  bool exceeded_ = false;
+};
 
 // ------------------------------------------------------------ run: the box
 
@@ -414,6 +728,8 @@ class Runner {
         return rc;
     }
 
+    if (!configure_limits(cfg.get(), rc) || !configure_security(cfg.get(), rc)) return rc;
+
     sbx_spec* raw_spec = nullptr;
     if (!call([&](sbx_error** e) { return sbx_spec_new(&raw_spec, e); }, nullptr, rc)) return rc;
     std::unique_ptr<sbx_spec, SpecDeleter> spec(raw_spec);
@@ -448,10 +764,33 @@ class Runner {
                              "--stdin", rc))
       return rc;
 
+    for (const RlimitOption& r : o_.rlimits) {
+      const bool ok = call(
+          [&](sbx_error** e) {
+            return sbx_spec_set_rlimit(spec.get(), static_cast<sbx_rlimit_resource>(r.resource), r.soft,
+                                       r.hard, e);
+          },
+          "--rlimit", rc);
+      if (!ok) return rc;
+    }
+    if (o_.output_limit) {
+      // sbx relays (and counts) the program's output itself.
+      for (int which : {SBX_STDOUT, SBX_STDERR}) {
+        const bool ok = call(
+            [&](sbx_error** e) {
+              return sbx_spec_set_stdio(spec.get(), which, SBX_STDIO_PIPE, nullptr, -1, e);
+            },
+            "--output-limit", rc);
+        if (!ok) return rc;
+      }
+    }
+
     sbx_box* raw_box = nullptr;
     if (!call([&](sbx_error** e) { return sbx_box_create(&raw_box, cfg.get(), e); }, nullptr, rc)) return rc;
     std::unique_ptr<sbx_box, BoxDeleter> box(raw_box);
     cfg.reset();
+    if (!read_report(box.get(), rc)) return rc;
+    if (o_.report) print_report(r_.report);
 
     sbx_proc* raw_proc = nullptr;
     if (!call([&](sbx_error** e) { return sbx_box_spawn(box.get(), spec.get(), &raw_proc, e); }, nullptr, rc))
@@ -461,9 +800,31 @@ class Runner {
     pid_t pid = 0;
     if (sbx_proc_pid(proc.get(), &pid) == SBX_OK) r_.pid = pid;
 
+    int out_fd = -1, err_fd = -1;
+    if (o_.output_limit) {
+      if (!call([&](sbx_error** e) { return sbx_proc_take_stdio(proc.get(), SBX_STDOUT, &out_fd, e); },
+                nullptr, rc))
+        return rc;
+      if (!call([&](sbx_error** e) { return sbx_proc_take_stdio(proc.get(), SBX_STDERR, &err_fd, e); },
+                nullptr, rc)) {
+        ::close(out_fd);
+        return rc;
+      }
+    }
+
     std::string fwd_error;
     if (!fwd_.attach(box.get(), fwd_error))
       std::fprintf(stderr, "sbx: warning: signals will not be forwarded: %s\n", fwd_error.c_str());
+    if (o_.output_limit) {
+      int box_pollfd = -1;
+      if (sbx_proc_pollfd(proc.get(), &box_pollfd) != SBX_OK) box_pollfd = -1;
+      OutputRelay relay(*o_.output_limit, box.get());
+      relay.run(out_fd, err_fd, box_pollfd);  // closes both
+      r_.output_counted = true;
+      r_.output_bytes = relay.total();
+      r_.output_exceeded = relay.exceeded();
+      r_.stderr_mid_line = relay.stderr_mid_line();
+    }
     sbx_exit_status st = SBX_EXIT_STATUS_INIT;
     const bool waited = call([&](sbx_error** e) { return sbx_box_wait(box.get(), -1, &st, e); }, nullptr, rc);
     fwd_.stop();  // before the box is freed
@@ -486,7 +847,92 @@ class Runner {
       return r_.shell_code;
     }
     r_.shell_code = code;
-    return code;
+    // Past the output limit sbx killed the box: exit as a killed program
+    // even if it happened to end by itself before the kill reached it.
+    if (r_.output_exceeded) r_.shell_code = 128 + SIGKILL;
+    print_limit_note(r_, o_);
+    return r_.shell_code;
+  }
+
+  bool configure_limits(sbx_config* cfg, int& rc) {
+    if (o_.memory &&
+        !call([&](sbx_error** e) { return sbx_config_set_memory_limit(cfg, *o_.memory, e); }, "--memory", rc))
+      return false;
+    if (o_.pids_limit &&
+        !call([&](sbx_error** e) { return sbx_config_set_pids_limit(cfg, *o_.pids_limit, e); },
+              "--pids-limit", rc))
+      return false;
+    if (o_.cpus && !call([&](sbx_error** e) { return sbx_config_set_cpus(cfg, *o_.cpus, e); }, "--cpus", rc))
+      return false;
+    if (o_.cpu_time_ms &&
+        !call([&](sbx_error** e) { return sbx_config_set_cpu_time_limit(cfg, *o_.cpu_time_ms, e); },
+              "--cpu-time", rc))
+      return false;
+    if (o_.timeout_ms &&
+        !call([&](sbx_error** e) { return sbx_config_set_timeout(cfg, *o_.timeout_ms, e); }, "--timeout", rc))
+      return false;
+    if (o_.kill_grace_ms &&
+        !call([&](sbx_error** e) { return sbx_config_set_kill_grace(cfg, *o_.kill_grace_ms, e); },
+              "--kill-grace", rc))
+      return false;
+    if (o_.cgroup_parent &&
+        !call([&](sbx_error** e) { return sbx_config_set_cgroup_parent(cfg, o_.cgroup_parent->c_str(), e); },
+              "--cgroup-parent", rc))
+      return false;
+    if (o_.strict && !call([&](sbx_error** e) { return sbx_config_set_strict(cfg, 1, e); }, "--strict", rc))
+      return false;
+    return true;
+  }
+
+  bool configure_security(sbx_config* cfg, int& rc) {
+    if (o_.seccomp) {
+      const SeccompOption& s = *o_.seccomp;
+      const bool ok = call(
+          [&](sbx_error** e) {
+            return s.is_file ? sbx_config_load_seccomp_json(cfg, s.value.c_str(), e)
+                             : sbx_config_set_seccomp_profile(cfg, s.value.c_str(), e);
+          },
+          "--seccomp", rc);
+      if (!ok) return false;
+    }
+    if (o_.landlock_allow_tcp && !o_.no_landlock &&
+        !call(
+            [&](sbx_error** e) {
+              return sbx_config_set_landlock(cfg, SBX_LANDLOCK_ON | SBX_LANDLOCK_ALLOW_TCP, e);
+            },
+            "--allow-loopback-tcp", rc))
+      return false;
+    if (o_.no_landlock &&
+        !call([&](sbx_error** e) { return sbx_config_set_landlock(cfg, SBX_LANDLOCK_OFF, e); },
+              "--no-landlock", rc))
+      return false;
+    for (const std::string& cap : o_.cap_add) {
+      if (!call([&](sbx_error** e) { return sbx_config_add_capability(cfg, cap.c_str(), e); }, "--cap-add",
+                rc))
+        return false;
+    }
+    return true;
+  }
+
+  // Copies the box's enforcement report into the result.
+  bool read_report(const sbx_box* box, int& rc) {
+    size_t n = 0;
+    if (!call([&](sbx_error**) { return sbx_box_report_count(box, &n); }, nullptr, rc)) return false;
+    std::vector<ReportEntry> entries;
+    for (size_t i = 0; i < n; ++i) {
+      const char *name = nullptr, *mechanism = nullptr, *detail = nullptr;
+      int state = 0;
+      if (!call(
+              [&](sbx_error** e) {
+                return sbx_box_report_entry(box, i, &name, &state, &mechanism, &detail, e);
+              },
+              nullptr, rc))
+        return false;
+      entries.push_back({name ? name : "", state, mechanism ? mechanism : "", detail ? detail : ""});
+    }
+    r_.report = std::move(entries);
+    r_.have_report = true;
+    return true;
   }
 
   const RunOptions& o_;
@@ -517,6 +963,11 @@ int cmd_run(const std::vector<std::string>& args) {
       return kExitSbxFailed;
     }
   }
+
+  // --output-limit: sbx writes the program's output itself. A reader that
+  // goes away must not kill sbx (the box's processes start with every
+  // signal at its default disposition, so this does not reach them).
+  if (o.output_limit) ::signal(SIGPIPE, SIG_IGN);
 
   RunResult result;
   int rc;

@@ -49,9 +49,18 @@ fail() {
 }
 skip() { CUR_SKIPPED="$*"; }
 
+# Host pids of the sbx processes this run started: a box's cgroup is named
+# sbx-<pid of sbx>-..., so leftovers can be attributed to this run.
+SBX_PIDS="$WORK/.sbx-pids"
+: >"$SBX_PIDS"
+
 # run_sbx ARGS...: runs sbx with stdin from /dev/null; sets RC, OUT, ERR.
+# ULIMITS, if set, are `ulimit` arguments applied to sbx first (e.g.
+# ULIMITS="-n 512": soft and hard limit of open files).
 run_sbx() {
-  timeout -k 5 "$DEADLINE" "$SBX" "$@" >"$WORK/.out" 2>"$WORK/.err" </dev/null
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  timeout -k 5 "$DEADLINE" sh -c 'echo $$ >>"$1" && shift && { [ -z "${ULIMITS-}" ] || ulimit $ULIMITS; } &&
+    exec "$@"' sh "$SBX_PIDS" "$SBX" "$@" >"$WORK/.out" 2>"$WORK/.err" </dev/null
   RC=$?
   OUT=$(cat "$WORK/.out")
   ERR=$(cat "$WORK/.err")
@@ -163,6 +172,30 @@ not_on_host() {
   done
 }
 
+# jq_py FILE EXPR: prints EXPR evaluated with d = json.load(FILE).
+jq_py() {
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null
+}
+
+# report_state FILE NAME: the state ("enforced", "degraded", "off") of entry
+# NAME in the record's enforcement report, or "absent".
+report_state() {
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = [e["state"] for e in (d.get("enforcement") or []) if e["name"] == sys.argv[2]]
+print(s[0] if s else "absent")' "$1" "$2" 2>/dev/null || echo "unreadable"
+}
+
+# expect_report FILE NAME STATE: the record says NAME is STATE.
+expect_report() {
+  local got
+  got=$(report_state "$1" "$2")
+  [ "$got" = "$3" ] || fail "enforcement of '$2' is '$got', expected '$3': $(head -c 1500 "$1")"
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
 host_interfaces() { tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort; }
 
 # ------------------------------------------------------------- commands
@@ -187,7 +220,9 @@ test_help() {
   run_sbx run --help
   expect_rc 0 || return
   local opt
-  for opt in --rootfs --ro-bind --bind --tmpfs --workdir --env --user --hostname --network --json --stdin; do
+  for opt in --rootfs --ro-bind --bind --tmpfs --workdir --env --user --hostname --network --json --stdin \
+      --memory --pids-limit --cpus --cpu-time --timeout --kill-grace --rlimit --seccomp --output-limit \
+      --cgroup-parent --strict --cap-add --no-landlock --report; do
     [[ "$OUT" == *"$opt"* ]] || fail "'run --help' does not mention $opt"
   done
   run_sbx help run
@@ -462,7 +497,7 @@ test_json_exited() {
   run_sbx run --json "$WORK/r1.json" -- sh -c 'exit 3'
   expect_rc 3 || return
   py_check "$WORK/r1.json" \
-    "d['version'] == 1" "d['status'] == 'exited'" "d['exit_code'] == 3" \
+    "d['version'] == 2" "d['status'] == 'exited'" "d['exit_code'] == 3" \
     "d['signal'] is None" "d['core_dumped'] is False" "d['reason'] == 'normal'" \
     "d['shell_code'] == 3" "isinstance(d['pid'], int) and d['pid'] > 0" \
     "isinstance(d['wall_ms'], (int, float)) and d['wall_ms'] >= 0" "d['error'] is None"
@@ -543,15 +578,417 @@ test_paths_validated() {
   usage_error relwork-$MARK run --workdir relwork-$MARK -- true
 }
 
-test_future_options() {
-  local case
-  for case in "--memory 64m" "--pids-limit 10" "--cpus 0.5" "--cpu-time 1" "--timeout 5" \
-      "--rlimit NOFILE=64" "--seccomp default" "--output-limit 1m" "--memory=64m"; do
-    # shellcheck disable=SC2086
-    usage_error "${case%%[ =]*}" run $case -- sh -c 'echo ran'
-    [[ "$ERR" == *"not supported"* ]] ||
-      fail "$case: stderr should say it is not supported: '$(show "$ERR")'"
+# ------------------------------------------------------------ limit options
+
+test_limit_options_malformed() {
+  usage_error "'12x' is not a size" run --memory 12x -- true
+  usage_error --memory run --memory 0 -- true
+  usage_error --memory run --memory -- true
+  usage_error --memory run --memory 64m --memory 32m -- true
+  usage_error --pids-limit run --pids-limit 0 -- true
+  usage_error --pids-limit run --pids-limit x -- true
+  usage_error --pids-limit run --pids-limit -5 -- true
+  local v
+  for v in abc -1 0 0.0 1025 nan inf 1e2 0.001 "" " 1" 0x10 1,5; do
+    usage_error --cpus run --cpus "$v" -- true
   done
+  for v in abc -1 0 1e3 inf 1s ""; do
+    usage_error --cpu-time run --cpu-time "$v" -- true
+    usage_error --timeout run --timeout "$v" -- true
+  done
+  usage_error --kill-grace run --kill-grace -1 -- true
+  usage_error --kill-grace run --kill-grace x -- true
+  usage_error --output-limit run --output-limit 0 -- true
+  usage_error --output-limit run --output-limit 1q -- true
+  usage_error --output-limit run --output-limit
+  usage_error --cgroup-parent run --cgroup-parent "" -- true
+  usage_error --strict run --strict=yes -- true
+  usage_error --report run --report=1 -- true
+  usage_error --no-landlock run --no-landlock=0 -- true
+  usage_error --cap-add run --cap-add
+  usage_error "--seccomp" run --seccomp "" -- true
+  usage_error "more than once" run --seccomp none --seccomp default -- true
+  # The library's own checks name the option and the problem.
+  usage_error "--memory" run --memory 4k -- true
+  usage_error "--cgroup-parent" run --cgroup-parent "a/../b" -- true
+  usage_error "--seccomp" run --seccomp bogus-profile -- true
+}
+
+test_rlimit_malformed() {
+  usage_error "--pids-limit" run --rlimit nproc=10 -- true
+  usage_error "--pids-limit" run --rlimit RLIMIT_NPROC=10 -- true
+  usage_error "unknown resource 'foo'" run --rlimit foo=1 -- true
+  usage_error "'x' is not a limit" run --rlimit nofile=x -- true
+  usage_error "soft limit 10 is above the hard limit 5" run --rlimit nofile=10:5 -- true
+  usage_error "--rlimit" run --rlimit nofile -- true
+  usage_error "--rlimit" run --rlimit nofile= -- true
+  usage_error "--rlimit" run --rlimit nofile=10: -- true
+  usage_error "--rlimit" run --rlimit cpu=1k -- true
+  usage_error "--rlimit" run --rlimit fsize=1x -- true
+  usage_error "more than once" run --rlimit nofile=10 --rlimit NOFILE=20 -- true
+  # Below what stdio needs: the library refuses it.
+  usage_error "--rlimit" run --rlimit nofile=2 -- true
+  # A hard limit above sbx's own cannot be raised (the library's message).
+  ULIMITS="-n 512" run_sbx run --rlimit nofile=256:1024 -- true
+  expect_rc 125 && expect_err_contains "--rlimit" && expect_err_contains "above this process's own"
+  [ -z "$OUT" ] || fail "the program ran: '$(show "$OUT")'"
+  # At or below it is fine.
+  ULIMITS="-n 512" run_sbx run --rlimit nofile=256:512 -- sh -c 'ulimit -n; ulimit -H -n'
+  expect_rc 0 && expect_out $'256\n512'
+}
+
+# The memory limit, with a program that needs 256 MiB.
+test_memory_limit() {
+  local hog='b = b"x" * (256 << 20); print(len(b))'
+  run_sbx run --memory 64m --timeout 30 --json "$WORK/mem.json" -- python3 -c "$hog"
+  if ! is_root; then
+    # No delegated cgroup: the limit is degraded, the program runs unlimited.
+    expect_rc 0 && expect_out $((256 << 20))
+    expect_report "$WORK/mem.json" memory.max degraded
+    return
+  fi
+  expect_rc 137 || return
+  expect_report "$WORK/mem.json" memory.max enforced
+  py_check "$WORK/mem.json" "d['reason'] == 'memory'" "d['signal'] == 9" "'memory' in d['limits_hit']" \
+    "d['usage']['memory_peak_bytes'] is not None" \
+    "16 << 20 < d['usage']['memory_peak_bytes'] <= (64 << 20) + (8 << 20)"
+  expect_err_contains "memory limit"
+  # Within the limit the same box is fine.
+  run_sbx run --memory 64m -- python3 -c 'b = b"x" * (16 << 20); print(len(b))'
+  expect_rc 0 && expect_out $((16 << 20))
+}
+
+test_pids_limit() {
+  local secs="30.$$$RANDOM" before after
+  before=$(count_procs "sleep $secs")
+  # 100 background sleeps; rootless (no cgroup) they all start and the
+  # timeout ends them.
+  run_sbx run --pids-limit 20 --timeout 3 --kill-grace 0.2 --json "$WORK/pids.json" -- \
+    sh -c 'for i in $(seq 100); do sleep '"$secs"' & done; wait'
+  sleep 0.2
+  after=$(count_procs "sleep $secs")
+  [ "$before" -eq 0 ] && [ "$after" -eq 0 ] || fail "boxed sleeps left running ($before before, $after after)"
+  if ! is_root; then
+    expect_report "$WORK/pids.json" pids.max degraded
+    py_check "$WORK/pids.json" "d['reason'] == 'timeout'"
+    return
+  fi
+  expect_report "$WORK/pids.json" pids.max enforced
+  # The shell fails to fork at the limit; it may end at once (reason pids)
+  # or wait for the sleeps it started until the timeout.
+  py_check "$WORK/pids.json" "'pids' in d['limits_hit']" \
+    "d['reason'] in ('pids', 'timeout') or (d['status'] == 'exited' and d['exit_code'] != 0)" \
+    "d['usage']['pids_peak'] is None or d['usage']['pids_peak'] <= 20"
+  [ "$RC" -ne 0 ] || fail "the fork loop succeeded under --pids-limit 20"
+}
+
+# A real fork bomb, root only: rootless there is no cgroup to cap it.
+test_fork_bomb() {
+  if ! is_root; then
+    skip "needs the pids controller (root here)"
+    return
+  fi
+  local marker="bomb$MARK"
+  # The program stays for a second while the bomb spreads (its branches are
+  # orphans that nobody waits for); it never has more than 20 processes, and
+  # it ends with the box when the program does.
+  run_sbx run --pids-limit 20 --timeout 10 --kill-grace 0.2 --json "$WORK/bomb.json" -- \
+    sh -c 'f() { f | f & }; f; sleep 1' "$marker"
+  expect_err_contains "fork"
+  py_check "$WORK/bomb.json" "'pids' in d['limits_hit']" \
+    "d['reason'] in ('normal', 'pids', 'timeout')" \
+    "d['usage']['pids_peak'] is not None and d['usage']['pids_peak'] <= 20"
+  sleep 0.2
+  [ "$(count_procs "$marker")" -eq 0 ] || fail "fork-bomb processes outlived the box"
+}
+
+test_cpus() {
+  local spin='end=$(( $(date +%s) + 2 )); while [ $(date +%s) -lt $end ]; do :; done'
+  run_sbx run --cpus 0.2 --timeout 30 --json "$WORK/cpus.json" -- sh -c "$spin"
+  expect_rc 0 || return
+  if ! is_root; then
+    expect_report "$WORK/cpus.json" cpu.max degraded
+    return
+  fi
+  expect_report "$WORK/cpus.json" cpu.max enforced
+  py_check "$WORK/cpus.json" "d['usage']['cpu_user_ms'] is not None" \
+    "d['usage']['cpu_user_ms'] + d['usage']['cpu_system_ms'] <= 0.45 * d['usage']['wall_ms']" \
+    "d['usage']['cpu_user_ms'] + d['usage']['cpu_system_ms'] > 0.05 * d['usage']['wall_ms']"
+}
+
+test_timeout_kills_tree() {
+  local secs="100.$$$RANDOM"
+  run_sbx run --timeout 1 --kill-grace 0.5 --json "$WORK/to1.json" -- \
+    sh -c 'trap "" TERM; (trap "" TERM; sleep '"$secs"') & sleep '"$secs"
+  expect_rc 137
+  py_check "$WORK/to1.json" "d['reason'] == 'timeout'" "d['signal'] == 9" "'timeout' in d['limits_hit']"
+  expect_report "$WORK/to1.json" timeout enforced
+  expect_err_contains "timeout"
+  sleep 0.2
+  [ "$(count_procs "sleep $secs")" -eq 0 ] || fail "processes that ignore SIGTERM outlived the timeout"
+}
+
+test_timeout_sigterm() {
+  run_sbx run --timeout 1.5 --json "$WORK/to2.json" -- sleep 100
+  expect_rc 143
+  py_check "$WORK/to2.json" "d['reason'] == 'timeout'" "d['signal'] == 15" "d['shell_code'] == 143"
+  # A program that ends in time is not affected.
+  run_sbx run --timeout 30 --json "$WORK/to3.json" -- sh -c 'echo quick'
+  expect_rc 0 && expect_out quick
+  py_check "$WORK/to3.json" "d['reason'] == 'normal'" "d['limits_hit'] == []"
+}
+
+test_cpu_time() {
+  run_sbx run --cpu-time 1 --timeout 30 --json "$WORK/cpu.json" -- sh -c 'while :; do :; done'
+  # Root: the cgroup's accounting and SIGKILL; rootless: RLIMIT_CPU, SIGXCPU.
+  if [ "$RC" -ne 137 ] && [ "$RC" -ne 152 ]; then
+    fail "expected exit status 137 or 152, got $RC (stderr: '$(show "$ERR")')"
+  fi
+  py_check "$WORK/cpu.json" "d['reason'] == 'cpu-time'" "'cpu-time' in d['limits_hit']"
+  if is_root; then
+    expect_report "$WORK/cpu.json" cpu-time enforced
+  else
+    expect_report "$WORK/cpu.json" cpu-time degraded
+  fi
+}
+
+test_rlimit_fsize() {
+  run_sbx run --rlimit fsize=1m --tmpfs /tmp --json "$WORK/fsize.json" -- \
+    dd if=/dev/zero of=/tmp/x bs=1M count=4
+  expect_rc 153
+  py_check "$WORK/fsize.json" "d['reason'] == 'file-size'" "d['signal'] == 25" "'file-size' in d['limits_hit']"
+  run_sbx run --rlimit RLIMIT_FSIZE=2m --tmpfs /tmp -- \
+    sh -c 'dd if=/dev/zero of=/tmp/x bs=1M count=1 2>/dev/null && wc -c </tmp/x'
+  expect_rc 0 && expect_out 1048576
+}
+
+test_rlimit_nofile() {
+  run_sbx run --rlimit nofile=16 -- sh -c 'ulimit -n; ulimit -H -n'
+  expect_rc 0 && expect_out $'16\n16'
+  run_sbx run --rlimit Nofile=16:32 -- sh -c 'ulimit -n; ulimit -H -n'
+  expect_rc 0 && expect_out $'16\n32'
+  run_sbx run --rlimit nofile=16 -- python3 -c 'fs = [open("/dev/null") for _ in range(50)]'
+  expect_nonzero && expect_err_contains "Too many open files"
+  run_sbx run --rlimit core=0 --rlimit stack=8m:unlimited --rlimit as=inf -- sh -c 'ulimit -c; ulimit -s'
+  expect_rc 0 && expect_out $'0\n8192'
+}
+
+test_output_limit() {
+  run_sbx run --output-limit 1k --json "$WORK/out1.json" -- yes
+  expect_rc 137
+  local n
+  n=$(wc -c <"$WORK/.out")
+  [ "$n" -eq 1024 ] || fail "stdout has $n bytes, expected exactly 1024"
+  [ "$(tr -d 'y\n' <"$WORK/.out" | wc -c)" -eq 0 ] || fail "stdout is not yes's output"
+  py_check "$WORK/out1.json" "d['reason'] == 'output-limit'" "d['output_truncated'] is True" \
+    "d['usage']['output_bytes'] > 1024" "'output-limit' in d['limits_hit']" "d['shell_code'] == 137"
+  expect_err_contains "output"
+  # Under the limit: relayed as is, and counted.
+  run_sbx run --output-limit 1k --json "$WORK/out2.json" -- sh -c 'printf "%0100d" 0'
+  expect_rc 0
+  [ "$(wc -c <"$WORK/.out")" -eq 100 ] || fail "stdout has $(wc -c <"$WORK/.out") bytes, expected 100"
+  py_check "$WORK/out2.json" "d['reason'] == 'normal'" "d['output_truncated'] is False" \
+    "d['usage']['output_bytes'] == 100" "d['limits_hit'] == []"
+  # Exactly at the limit is not past it.
+  run_sbx run --output-limit 100 --json "$WORK/out3.json" -- sh -c 'printf "%0100d" 0'
+  expect_rc 0
+  py_check "$WORK/out3.json" "d['output_truncated'] is False" "d['usage']['output_bytes'] == 100"
+  # Without --output-limit nothing is counted.
+  run_sbx run --json "$WORK/out4.json" -- echo hi
+  py_check "$WORK/out4.json" "d['usage']['output_bytes'] is None" "d['output_truncated'] is False"
+}
+
+test_output_limit_streams() {
+  # stdout and stderr count together; each keeps its own bytes in order.
+  run_sbx run --output-limit 1k --json "$WORK/out5.json" -- \
+    sh -c 'head -c 600 /dev/zero | tr "\0" a; head -c 600 /dev/zero | tr "\0" b >&2; sleep 30'
+  expect_rc 137
+  [ "$(tr -cd a <"$WORK/.out" | wc -c)" -eq 600 ] || fail "stdout: $(wc -c <"$WORK/.out") bytes, expected 600 a"
+  # sbx's own note about the limit follows on a line of its own.
+  [ "$(grep -v '^sbx: ' "$WORK/.err" | tr -cd b | wc -c)" -eq 424 ] ||
+    fail "stderr: $(grep -v '^sbx: ' "$WORK/.err" | tr -cd b | wc -c) b, expected 424"
+  grep -q '^sbx: .*output' "$WORK/.err" || fail "no note about the output limit on its own line: $(show "$ERR")"
+  py_check "$WORK/out5.json" "d['reason'] == 'output-limit'" "d['usage']['output_bytes'] == 1200"
+  # Much more than a pipe buffer, under the limit: every byte, in order.
+  run_sbx run --output-limit 10m -- seq 1 200000
+  expect_rc 0
+  seq 1 200000 | cmp -s - "$WORK/.out" || fail "relayed output differs from seq's"
+  # Binary bytes pass unchanged (no NUL: bash warns about those in $OUT).
+  head -c 70000 /dev/urandom | tr -d '\0' >"$WORK/random.bin"
+  chmod 0644 "$WORK/random.bin"
+  run_sbx run --output-limit 1m --stdin "$WORK/random.bin" -- cat
+  expect_rc 0
+  cmp -s "$WORK/random.bin" "$WORK/.out" || fail "binary output was changed by the relay"
+}
+
+test_output_limit_closed_stdout() {
+  # sbx's own stdout goes away: no death by SIGPIPE; sbx keeps counting (and
+  # dropping) the output until the limit ends the box.
+  timeout -k 5 "$DEADLINE" "$SBX" run --output-limit 1m --json "$WORK/out6.json" -- yes \
+    2>"$WORK/.err" </dev/null | head -c 10 >/dev/null
+  RC=${PIPESTATUS[0]}
+  ERR=$(cat "$WORK/.err")
+  OUT=""
+  expect_rc 137
+  py_check "$WORK/out6.json" "d['reason'] == 'output-limit'" "d['usage']['output_bytes'] > 1048576"
+}
+
+test_seccomp_profiles() {
+  run_sbx run --json "$WORK/sc0.json" -- unshare -U true
+  expect_nonzero
+  expect_report "$WORK/sc0.json" seccomp enforced
+  run_sbx run --seccomp default -- unshare -U true
+  expect_nonzero
+  run_sbx run --seccomp none --json "$WORK/sc1.json" -- unshare -U true
+  expect_rc 0
+  expect_report "$WORK/sc1.json" seccomp off
+  run_sbx run --seccomp compute -- /bin/true
+  expect_rc 0
+  # compute allows no new process.
+  run_sbx run --seccomp compute --json "$WORK/sc2.json" -- sh -c '/bin/true & wait'
+  expect_rc 159
+  py_check "$WORK/sc2.json" "d['reason'] == 'seccomp'" "d['signal'] == 31"
+  expect_err_contains "seccomp"
+}
+
+test_seccomp_file() {
+  local dir
+  dir=$(newdir seccomp 0755)
+  printf '%s\n' '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [' \
+    '{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}' >"$dir/deny-mkdir.json"
+  printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [' >"$dir/broken.json"
+  printf '{"defaultAction": "SCMP_ACT_BOGUS"}\n' >"$dir/bad-action.json"
+  chmod 0644 "$dir/deny-mkdir.json" "$dir/broken.json" "$dir/bad-action.json"
+  run_sbx run --tmpfs /tmp -- mkdir /tmp/d
+  expect_rc 0
+  run_sbx run --seccomp "$dir/deny-mkdir.json" --tmpfs /tmp --json "$WORK/sc3.json" -- mkdir /tmp/d
+  expect_nonzero && expect_err_contains "Operation not permitted"
+  expect_report "$WORK/sc3.json" seccomp enforced
+  usage_error "--seccomp" run --seccomp "$dir/broken.json" -- true
+  expect_err_contains "broken.json"
+  usage_error "--seccomp" run --seccomp "$dir/bad-action.json" -- true
+  usage_error "/nonexistent-$MARK.json" run --seccomp "/nonexistent-$MARK.json" -- true
+  usage_error "nonexistent-$MARK.json" run --seccomp "nonexistent-$MARK.json" -- true
+  local shared
+  shared="$(dirname "$(dirname "$(realpath "${BASH_SOURCE[0]}")")")/security/profiles/sbx-test-profile.json"
+  if [ ! -r "$shared" ]; then
+    skip "$shared does not exist yet"
+    return
+  fi
+  run_sbx run --seccomp "$shared" --json "$WORK/sc4.json" -- /bin/true
+  expect_rc 0
+  expect_report "$WORK/sc4.json" seccomp enforced
+}
+
+# Port 80 in the box's own network namespace needs CAP_NET_BIND_SERVICE
+# there. Landlock (on by default) denies every TCP bind in a box without
+# network, so the grant itself is tested with --no-landlock.
+test_cap_add() {
+  local bind='import socket; s = socket.socket(); s.bind(("127.0.0.1", 80)); print("bound")'
+  run_sbx run --no-landlock --json "$WORK/cap0.json" -- python3 -c "$bind"
+  expect_nonzero && expect_err_contains "Permission denied"
+  expect_report "$WORK/cap0.json" landlock off
+  run_sbx run --no-landlock --cap-add net_bind_service --json "$WORK/cap1.json" -- python3 -c "$bind"
+  expect_rc 0 && expect_out bound
+  expect_report "$WORK/cap1.json" capabilities enforced
+  py_check "$WORK/cap1.json" \
+    "'CAP_NET_BIND_SERVICE' in [e for e in d['enforcement'] if e['name'] == 'capabilities'][0]['mechanism']"
+  run_sbx run --no-landlock --cap-add CAP_NET_BIND_SERVICE -- python3 -c "$bind"
+  expect_rc 0 && expect_out bound
+  # With Landlock's TCP rules the bind stays refused.
+  run_sbx run --cap-add net_bind_service --json "$WORK/cap2.json" -- python3 -c "$bind"
+  if [ "$(report_state "$WORK/cap2.json" landlock)" = enforced ] &&
+      jq_py "$WORK/cap2.json" "[e for e in d['enforcement'] if e['name'] == 'landlock'][0]['mechanism']" |
+      grep -qi tcp; then
+    expect_nonzero
+  fi
+  # Landlock kept, its TCP rules left out: the bind works.
+  run_sbx run --allow-loopback-tcp --cap-add net_bind_service --json "$WORK/cap3.json" -- python3 -c "$bind"
+  expect_rc 0 && expect_out bound
+  expect_report "$WORK/cap3.json" landlock enforced
+  usage_error "CAP_SYS_ADMIN cannot be granted" run --cap-add sys_admin -- true
+  usage_error "--cap-add" run --cap-add no_such_cap -- true
+}
+
+test_strict() {
+  run_sbx run --strict --memory 64m -- echo ran
+  if is_root; then
+    expect_rc 0 && expect_out ran
+  else
+    expect_rc 125 && expect_err_contains "memory"
+    [ -z "$OUT" ] || fail "the program ran under --strict: '$(show "$OUT")'"
+  fi
+  # Layers turned off on purpose are not missing.
+  run_sbx run --strict --seccomp none --no-landlock -- echo ran
+  expect_rc 0 && expect_out ran
+}
+
+test_report() {
+  run_sbx run --report -- echo hi
+  expect_rc 0 && expect_out hi
+  expect_err_contains "enforcement report"
+  local name
+  for name in seccomp landlock capabilities no_new_privs; do
+    printf '%s\n' "$ERR" | grep -Eq "^  $name +(enforced|degraded|off) " ||
+      fail "--report has no '$name' row: '$(show "$ERR")'"
+  done
+  run_sbx run --report --memory 64m --timeout 10 -- true
+  printf '%s\n' "$ERR" | grep -Eq "^  memory\.max +(enforced|degraded) " ||
+    fail "no memory.max row: '$(show "$ERR")'"
+  printf '%s\n' "$ERR" | grep -Eq "^  timeout +enforced " || fail "no timeout row: '$(show "$ERR")'"
+}
+
+test_cgroup_parent() {
+  local parent="sbx/clitest-$MARK"
+  run_sbx run --cgroup-parent "$parent" --memory 64m --json "$WORK/cgp.json" -- echo ok
+  expect_rc 0 && expect_out ok
+  if is_root; then
+    expect_report "$WORK/cgp.json" memory.max enforced
+    py_check "$WORK/cgp.json" \
+      "'clitest-$MARK' in [e for e in d['enforcement'] if e['name'] == 'memory.max'][0]['mechanism']"
+    # sbx leaves the parents it created; this one is the test's own.
+    local d
+    for d in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do
+      if [ -d "$d" ]; then rmdir "$d" 2>/dev/null || fail "cannot remove the test's cgroup parent $d"; fi
+    done
+  else
+    expect_report "$WORK/cgp.json" memory.max degraded
+  fi
+}
+
+test_json_record() {
+  run_sbx run --memory 64m --pids-limit 50 --timeout 10 --json "$WORK/rec.json" -- sh -c 'echo x; exit 4'
+  expect_rc 4 || return
+  py_check "$WORK/rec.json" \
+    "d['version'] == 2" "d['reason'] == 'normal'" "d['shell_code'] == 4" "d['limits_hit'] == []" \
+    "d['output_truncated'] is False" "isinstance(d['enforcement'], list) and len(d['enforcement']) > 0" \
+    "set(d['usage']) == {'wall_ms', 'cpu_user_ms', 'cpu_system_ms', 'memory_peak_bytes', 'pids_peak', 'output_bytes'}" \
+    "d['usage']['wall_ms'] == d['wall_ms']" \
+    "all(set(e) == {'name', 'state', 'mechanism', 'detail'} for e in d['enforcement'])" \
+    "all(e['state'] in ('enforced', 'degraded', 'off') for e in d['enforcement'])" \
+    "all(isinstance(v, (int, float)) or v is None for v in d['usage'].values())"
+  local name
+  for name in seccomp landlock capabilities no_new_privs timeout; do
+    expect_report "$WORK/rec.json" "$name" enforced
+  done
+  if is_root; then
+    for name in memory.max pids.max; do expect_report "$WORK/rec.json" "$name" enforced; done
+    py_check "$WORK/rec.json" "d['usage']['cpu_user_ms'] is not None" \
+      "d['usage']['memory_peak_bytes'] is not None"
+  else
+    for name in memory.max pids.max; do expect_report "$WORK/rec.json" "$name" degraded; done
+  fi
+  # A setup failure: reason "setup", no measurements, the report of the box
+  # that was created.
+  run_sbx run --json "$WORK/rec2.json" -- "/nonexistent-$MARK"
+  expect_rc 127
+  py_check "$WORK/rec2.json" "d['reason'] == 'setup'" "d['usage']['cpu_user_ms'] is None" \
+    "d['limits_hit'] == []" "isinstance(d['enforcement'], list)"
+  # Refused by the library before a box exists: no report.
+  run_sbx run --json "$WORK/rec3.json" --cap-add sys_admin -- true
+  expect_rc 125
+  py_check "$WORK/rec3.json" "d['reason'] == 'setup'" "d['enforcement'] is None" \
+    "d['error']['code'] == 'SBX_E_INVALID'"
 }
 
 # ------------------------------------------------------------ signals, leaks
@@ -600,6 +1037,10 @@ test_nothing_leaked() {
     run_sbx run --ro-bind /nonexistent-"$MARK-leak" /x -- true
     run_sbx run --bind relative /x -- true
     run_sbx run --memory 1m -- true
+    run_sbx run --memory 64m --pids-limit 10 --output-limit 1k -- sh -c 'yes' "$MARK-leak"
+    run_sbx run --timeout 0.3 --kill-grace 0 -- sh -c 'sleep 10' "$MARK-leak"
+    run_sbx run --strict --memory 64m -- sh -c 'exit 0' "$MARK-leak"
+    run_sbx run --seccomp compute -- sh -c '/bin/true & wait' "$MARK-leak"
     run_sbx run --workdir "/nonexistent-$MARK" -- sh -c 'exit 0' "$MARK-leak"
     run_sbx run -- sh -c 'kill -KILL $$' "$MARK-leak"
   done
@@ -610,6 +1051,22 @@ test_nothing_leaked() {
   local n
   n=$(count_procs "$MARK-leak")
   [ "$n" -eq 0 ] || fail "$n boxed processes are still running"
+}
+
+# Runs last: no cgroup directory of a box started by this run is left.
+test_no_cgroup_leftovers() {
+  if ! is_root; then
+    skip "no cgroups rootless here"
+    return
+  fi
+  if [ ! -s "$SBX_PIDS" ]; then
+    fail "no sbx pid was recorded"
+    return
+  fi
+  local left
+  left=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 6 -type d -name 'sbx-*' 2>/dev/null |
+    grep -E "/sbx-($(sort -u "$SBX_PIDS" | paste -sd'|'))-" || true)
+  [ -z "$left" ] || fail "cgroup directories left by this run: $(echo "$left" | head -n 5 | tr '\n' ' ')"
 }
 
 # ------------------------------------------------------------------ main
