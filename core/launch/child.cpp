@@ -289,28 +289,53 @@ int set_mount_attrs(int fd, uint64_t set, bool recursive) {
 // ------------------------------------------------------------ mount ops
 
 // Returns 0 or -errno, with *SOURCE_FAILED telling which side failed.
-int do_mount_op(const MountOp& op, int root_fd, int oldroot_fd, OwnedFs* owned, bool* source_failed) {
+// Opens the source of bind OP (a canonical host path) from the host's tree,
+// which is still this process's root. Resolving it without symlinks means a
+// component swapped for a symlink since the box was created is refused
+// rather than followed; a path that now names another file than the one the
+// box was configured with is refused too (ESTALE). Returns the fd, -errno,
+// or kNoSource for a missing optional source.
+int open_bind_source(const MountOp& op) {
+  const char* src = op.source;
+  while (*src == '/') ++src;
+  const char* rel_src = *src != '\0' ? src : ".";
+  int root = sys::openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return root;
+  int sfd = openat2_path(root, rel_src, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (sfd == -ENOSYS) sfd = sys::openat(root, rel_src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  close_fd(root);
+  if (sfd < 0) return (sfd == -ENOENT && op.optional) ? kNoSource : sfd;
+  struct stat st;
+  int r = sys::fstatat(sfd, "", &st, AT_EMPTY_PATH);
+  if (r == 0 && op.check_identity && (st.st_dev != op.src_dev || st.st_ino != op.src_ino)) r = -ESTALE;
+  if (r < 0) {
+    close_fd(sfd);
+    return r;
+  }
+  return sfd;
+}
+
+// Before the box process takes the box's ids: as root, host root is not
+// mapped in the box's user namespace at all (the box's ids are the only
+// ones), so this is the one moment it can still reach root-only bind
+// sources as their owner.
+void open_bind_sources(const ChildPlan* p) {
+  for (size_t i = 0; i < p->n_ops; ++i)
+    p->bind_src_fds[i] = p->ops[i].kind == MountOp::kBind ? open_bind_source(p->ops[i]) : kNoSource;
+}
+
+int do_mount_op(const MountOp& op, int src_slot, int root_fd, OwnedFs* owned, bool* source_failed) {
   *source_failed = false;
   switch (op.kind) {
     case MountOp::kBind: {
-      // The source is a canonical host path; resolving it without symlinks
-      // under the old root means a component swapped for a symlink since the
-      // box was created is refused rather than followed.
-      const char* src = op.source;
-      while (*src == '/') ++src;
-      const char* rel_src = *src != '\0' ? src : ".";
-      int sfd = openat2_path(oldroot_fd, rel_src, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-      if (sfd == -ENOSYS) sfd = sys::openat(oldroot_fd, rel_src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (sfd < 0) {
-        if (sfd == -ENOENT && op.optional) return 0;
+      if (src_slot == kNoSource) return 0;  // optional and missing
+      if (src_slot < 0) {
         *source_failed = true;
-        return sfd;
+        return src_slot;
       }
+      int sfd = src_slot;
       struct stat st;
       int r = sys::fstatat(sfd, "", &st, AT_EMPTY_PATH);
-      // The box was configured with this very file: a path that now names
-      // another one (replaced since sbx_box_create) is refused.
-      if (r == 0 && op.check_identity && (st.st_dev != op.src_dev || st.st_ino != op.src_ino)) r = -ESTALE;
       if (r < 0) {
         close_fd(sfd);
         *source_failed = true;
@@ -418,9 +443,6 @@ void build_filesystem(const ChildPlan* p) {
   check(p, sys::pivot_root(".", "oldroot"), Step::kPivotBase);
   check(p, sys::chdir("/"), Step::kPivotBase);
 
-  int oldroot_fd = sys::openat(AT_FDCWD, "/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  check(p, oldroot_fd, Step::kPivotBase);
-
   // The box root is always a tmpfs of the box's own; a rootfs is mirrored
   // into it entry by entry (planned by the parent), so nothing is ever
   // created inside the host's rootfs directory.
@@ -433,13 +455,14 @@ void build_filesystem(const ChildPlan* p) {
   owned.add(root_fd);
   for (size_t i = 0; i < p->n_ops; ++i) {
     bool source_failed = false;
-    int r = do_mount_op(p->ops[i], root_fd, oldroot_fd, &owned, &source_failed);
+    int slot = p->bind_src_fds[i];
+    p->bind_src_fds[i] = kNoSource;  // consumed (closed by do_mount_op)
+    int r = do_mount_op(p->ops[i], slot, root_fd, &owned, &source_failed);
     check(p, r, source_failed ? Step::kMountSource : Step::kMountOp, static_cast<int>(i));
   }
   // The root itself goes read-only last (binds below keep their own flags).
   check(p, set_mount_attrs(root_fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false), Step::kRootTmpfs);
 
-  close_fd(oldroot_fd);
   check(p, sys::fchdir(root_fd), Step::kPivotRoot);
   close_fd(root_fd);
   // pivot_root(".", ".") stacks the old root on top of the new one; the
@@ -974,6 +997,7 @@ void child_main(const ChildPlan* p) {
   close_fd(p->sync_fd);
 
   if (p->unshare_cgroupns) check(p, sys::raw(SYS_unshare, CLONE_NEWCGROUP), Step::kCgroup);
+  if (p->mount_ns) open_bind_sources(p);
   if (p->early_identity) set_ids(p);
   check(p, sys::setsid(), Step::kSetsid);
   if (p->set_hostname) check(p, sys::sethostname(p->hostname, p->hostname_len), Step::kHostname);

@@ -20,6 +20,8 @@ struct ChildRule;
 
 namespace sbx::launch {
 
+constexpr int kNoSource = -100000;  // bind_src_fds: not a bind, or an optional one that is missing
+
 struct RlimitOp {
   int resource;
   uint64_t soft;  // RLIM_INFINITY = ~0
@@ -133,6 +135,11 @@ struct ChildPlan {
   bool mount_ns;  // build the filesystem view
   const MountOp* ops;
   size_t n_ops;
+  // One slot per op, written by the child: the bind sources are opened
+  // first, with the identity the box process was created with (host root,
+  // as root), before it switches to the box's ids; the mounts then use
+  // these fds. A slot holds the fd, -errno, or kNoSource.
+  int* bind_src_fds;
 
   bool setgroups_allowed;  // we may call setgroups(0, NULL)
   // Switch uid/gid right after the id maps are written instead of after the

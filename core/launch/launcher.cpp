@@ -404,27 +404,26 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const L
   plan.mount_ns = (ns & SBX_NS_MOUNT) != 0;
   plan.ops = mp.ops.data();
   plan.n_ops = mp.ops.size();
+  std::vector<int> bind_src_fds(mp.ops.size(), launch::kNoSource);
+  plan.bind_src_fds = bind_src_fds.data();
   // setgroups(2) inside a user namespace needs a gid map written by a
   // privileged parent; an unprivileged parent must deny it.
   plan.setgroups_allowed = root;
-  // As root, the box user is mapped to an unprivileged host id (never to
-  // host root: files it creates in rw binds would be root's, setuid bits
-  // included). Host root stays mapped as root inside so the setup, which runs
-  // as host root until it switches ids, can create files in the box's own
-  // tmpfs; when the box asks for uid or gid 0 that slot is taken, so the
-  // ids switch before the setup instead (bind sources must then be
-  // reachable by the unprivileged host id).
+  // As root, the box's uid and gid are the only ids mapped in its user
+  // namespace, to an unprivileged host id (never host root: whatever a box
+  // process could do as, or to, a mapped id — setuid with an added
+  // CAP_SETUID, chown with CAP_CHOWN, DAC overrides on files of that owner,
+  // setuid-root files in a writable bind — must never concern host root).
+  // So the box process takes the box's ids right after the maps are
+  // written (it cannot create files in its own tmpfs with an unmapped
+  // fsuid); the bind sources, which may be root's, are opened just before
+  // that, while it still has the host identity it was created with.
   std::string uid_map, gid_map;
   if (userns && root) {
     const std::string host_id = std::to_string(kRootBoxHostId);
-    if (uid == 0 || gid == 0) {
-      uid_map = std::to_string(uid) + " " + host_id + " 1\n";
-      gid_map = std::to_string(gid) + " " + host_id + " 1\n";
-      plan.early_identity = true;
-    } else {
-      uid_map = "0 0 1\n" + std::to_string(uid) + " " + host_id + " 1\n";
-      gid_map = "0 0 1\n" + std::to_string(gid) + " " + host_id + " 1\n";
-    }
+    uid_map = std::to_string(uid) + " " + host_id + " 1\n";
+    gid_map = std::to_string(gid) + " " + host_id + " 1\n";
+    plan.early_identity = true;
   } else if (userns) {
     uid_map = std::to_string(uid) + " " + std::to_string(geteuid()) + " 1\n";
     gid_map = std::to_string(gid) + " " + std::to_string(getegid()) + " 1\n";
