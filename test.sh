@@ -52,6 +52,9 @@ cmake --preset tsan >/dev/null
 cmake --build --preset tsan
 # TSan needs a conventional address-space layout; the kernel's default ASLR
 # entropy is higher than the one GCC 12's TSan runtime expects.
+# The seccomp unit tests install filters in forked children, where TSan's
+# runtime makes system calls of its own (and a killed thread leaves its
+# helper thread behind): they have no threads to check and run in stages 1-2.
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  setarch "$(uname -m)" -R ctest --preset tsan -j "$JOBS" -R 'integration|unit'
+  setarch "$(uname -m)" -R ctest --preset tsan -j "$JOBS" -R 'integration|unit' -E '^unit\.Seccomp'
 echo "== all test stages passed"

@@ -244,6 +244,9 @@ void Box::setup_security() {
       add("landlock", SBX_DEGRADED, "none",
           notes.empty() ? "Landlock is not available on this kernel" : notes);
     } else {
+      if (!notes.empty() && strict)
+        throw Error(SBX_E_UNSUPPORTED, "landlock", 0,
+                    "strict: Landlock is only partly available on this kernel: " + notes);
       add("landlock", notes.empty() ? SBX_ENFORCED : SBX_DEGRADED, landlock_.describe(), notes);
       policy_.landlock_fd = landlock_.ruleset.get();
       policy_.landlock_rules = &landlock_.rules;

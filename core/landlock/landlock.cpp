@@ -114,7 +114,8 @@ int kernel_abi() {
 //                                           symlink the plan writes into it
 //   /usr /bin /sbin /lib*  read+exec        the system mirror of a default root
 //   /<entry> of a rootfs   read+exec        a --rootfs is a whole system image
-//   other read-only binds  read             (user --ro-bind, /etc/* mirrors)
+//   user read-only binds   read+exec        programs live in binds too
+//   /etc/* mirrors         read             (base-layer binds below the top)
 //   writable binds         read+write+exec  programs are built and run there
 //   user tmpfs             read+write+exec  same: tmpfs workdirs
 //   /proc                  read+write-files see below

@@ -2,16 +2,22 @@
 //
 // Order of work in the child (the box init when a pid namespace is used):
 //   1. signal dispositions reset, every fd not in the keep list closed
-//   2. wait for the parent to write uid/gid maps (sync pipe)
-//   3. setsid, hostname, loopback up
-//   4. filesystem: private propagation, tmpfs base, pivot into it, build the
+//   2. wait for the sync byte: meanwhile the shim (or the parent) has placed
+//      it in its cgroup and written its uid/gid maps
+//   3. cgroup namespace (rooted at the box's cgroup), bind sources opened
+//      with the creating identity, then (root host) the box's ids
+//   4. setsid, hostname, loopback up
+//   5. filesystem: private propagation, tmpfs base, pivot into it, build the
 //      new root from binds/tmpfs/proc/dev/etc, make it read-only, pivot
-//   5. identity: drop the bounding set, set groups/gid/uid, clear all
-//      capability sets, no_new_privs
-//   6. with a box init: start the program (clone CLONE_VM|CLONE_VFORK), then
-//      become the init image (or, as a fallback, stay an in-process init):
-//      it reaps, forwards signals and reports the program's exact status
-//   7. program: stdio, preserved fds, cwd, signal mask, execve
+//   6. identity: bounding set (all but the add list), securebits locked,
+//      groups/gid/uid, capability sets = the add list, ambient raised,
+//      no_new_privs
+//   7. with a box init: start the program (clone CLONE_VM, gated on a go
+//      pipe), then become the init image (or, as a fallback, stay an
+//      in-process init): it reaps, forwards signals and reports the
+//      program's exact status and usage
+//   8. program: stdio, preserved fds, cwd, Landlock, rlimits, wait for the go
+//      byte, signal mask, seccomp filter (last), execve
 //
 // Errors are kernel results (-errno), never errno: on x86-64 this code runs
 // in the host's memory and errno belongs to a host thread (raw_syscalls.hpp).

@@ -631,4 +631,16 @@ TEST(HostHygiene, BoxesOutlivingTheirHostHoldNoHostFds) {
   close(p[0]);
   // The box our forked host left behind: its pid 1, which takes the rest.
   if (box_pid > 0) kill(box_pid, SIGKILL);
+  // And the cgroup directories the dead host could not remove (boxes do
+  // not yet die with their host, SPEC D1): only those named for its pid.
+  const std::string prefix = "sbx-" + std::to_string(host) + "-";
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    bool left = false;
+    for (const auto& ctrl : list_dir("/sys/fs/cgroup"))
+      for (const auto& d : list_dir("/sys/fs/cgroup/" + ctrl + "/sbx"))
+        if (d.rfind(prefix, 0) == 0 && rmdir(("/sys/fs/cgroup/" + ctrl + "/sbx/" + d).c_str()) != 0)
+          left = true;
+    if (!left) break;
+    usleep(10000);  // the killed box is still being torn down
+  }
 }

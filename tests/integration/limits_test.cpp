@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -95,9 +94,9 @@ int count_marked(const std::string& marker) {
   int n = 0;
   for (const auto& d : list_dir("/proc")) {
     if (d.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream f("/proc/" + d + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (cmd.find(marker) != std::string::npos) ++n;
+    // read_file: a process may vanish while it is read (ESRCH).
+    std::string cmd = read_file("/proc/" + d + "/cmdline");
+    if (cmd.find(marker) != std::string::npos && cmd.rfind("<cannot open", 0) != 0) ++n;
   }
   return n;
 }
