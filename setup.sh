@@ -31,9 +31,9 @@ echo
 echo "== what this host supports (sbx check)"
 "$SBX" check
 echo
-echo "== a sandboxed command: sbx run --hostname demo --tmpfs /tmp -- /bin/sh -c '...'"
+echo "== a sandboxed command: sbx run --hostname demo --tmpfs /tmp:16m --memory 256m --pids-limit 64 --timeout 30 --report -- /bin/sh -c '...'"
 export SBX_DEMO_SECRET="host-only value"
-"$SBX" run --hostname demo --tmpfs /tmp:16m -- /bin/sh -c '
+"$SBX" run --hostname demo --tmpfs /tmp:16m --memory 256m --pids-limit 64 --timeout 30 --report -- /bin/sh -c '
   echo "whoami:     $(id)"
   echo "hostname:   $(hostname)"
   echo "my pid:     $$ (pids visible: $(ls /proc | grep -c "^[0-9]"))"
@@ -41,7 +41,8 @@ export SBX_DEMO_SECRET="host-only value"
   echo "root dir:   $(ls / | tr "\n" " ")"
   printf "open fds:   "; ls /proc/$$/fd | tr "\n" " "; echo
   echo "secret env: ${SBX_DEMO_SECRET:-<not visible>}"
-  grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status | tr "\t" " "
+  grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | tr "\t" " "
+  unshare -U true 2>/dev/null && echo "nested userns allowed?!" || echo "nested userns: refused (seccomp)"
   touch /usr/probe 2>/dev/null && echo "/usr writable?!" || echo "/usr:       read-only"
   echo hello > /tmp/x && echo "/tmp:       writable tmpfs"'
 echo "== exit code: $?"
