@@ -64,13 +64,13 @@ extern "C" {
 /* Compile-time version of this header. The ABI major is the SONAME suffix
  * (libsbx.so.SBX_ABI_MAJOR); it changes only on an incompatible change. */
 #define SBX_VERSION_MAJOR 0
-#define SBX_VERSION_MINOR 1
+#define SBX_VERSION_MINOR 2
 #define SBX_VERSION_PATCH 0
-#define SBX_VERSION_STRING "0.1.0"
+#define SBX_VERSION_STRING "0.2.0"
 #define SBX_ABI_MAJOR 0
 
 /* Run-time version of the loaded library. Any out pointer may be NULL.
- * Returns a static string such as "0.1.0" (never free it). */
+ * Returns a static string such as "0.2.0" (never free it). */
 SBX_API const char* sbx_version(int* major, int* minor, int* patch);
 /* Run-time ABI major of the loaded library (compare with SBX_ABI_MAJOR). */
 SBX_API int sbx_abi_version(void);
