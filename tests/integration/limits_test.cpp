@@ -152,7 +152,9 @@ TEST(Limits, MemoryHogIsOomKilledAndReported) {
 }
 
 TEST(Limits, ForkBombStopsAtPidsLimit) {
-  const std::string marker = unique_marker("bomb");
+  // A number, so that it can be a second (added) argument of sleep: it marks
+  // the sleepers' command lines without making them fail.
+  const std::string marker = "0.000" + std::to_string(getpid()) + std::to_string(rand() % 100000);
   BoxOptions o;
   o.configure = [](sbx_config* c, sbx_error** e) {
     int rc = sbx_config_set_pids_limit(c, 24, e);
@@ -165,12 +167,14 @@ TEST(Limits, ForkBombStopsAtPidsLimit) {
     EXPECT_EQ(r->state, SBX_DEGRADED);
     GTEST_SKIP() << "no cgroup for this user here: degraded report checked";
   }
-  // 200 sleepers; forks beyond the limit fail (EAGAIN) and the shell gives up.
+  // 200 sleepers that stay; forks beyond the limit fail (EAGAIN) and the
+  // shell gives up.
   auto r = sh(
       "i=0; while [ $i -lt 200 ]; do sleep 30 " + marker + " 2>/dev/null & i=$((i+1)); done; echo started $i",
       {}, o);
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_TRUE(r.exit.limits_hit & SBX_HIT_PIDS) << r.describe();
+  EXPECT_EQ(r.out.find("started 200"), std::string::npos) << "all 200 forks succeeded: " << r.describe();
   EXPECT_NE(r.exit.reason, SBX_REASON_TIMEOUT) << "the bomb was stopped by pids.max, not by the timeout";
   if (r.exit.usage_valid & SBX_USAGE_PIDS) {
     EXPECT_LE(r.exit.pids_peak, 24u);
