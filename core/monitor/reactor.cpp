@@ -1,5 +1,7 @@
 #include "core/monitor/reactor.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 
 #include "core/common/util.hpp"
@@ -19,23 +21,40 @@ Reactor::~Reactor() {
   timers_.clear();
   deadline_of_.clear();
   wake_.notify_all();
-  if (thread_.joinable()) {
-    lk.unlock();
-    thread_.join();
+  if (owner_ != getpid()) {
+    (void)thread_.release();  // not ours: a forked child has no such thread
+    return;
   }
+  if (thread_ && thread_->joinable()) {
+    lk.unlock();
+    thread_->join();
+  }
+}
+
+// A forked child inherits this object but not the thread, nor the parent's
+// processes (the timers act on those): start from scratch.
+void Reactor::adopt_after_fork() {
+  (void)thread_.release();  // leaked on purpose: joining it is impossible here
+  thread_alive_ = false;
+  thread_id_ = std::thread::id();
+  running_ = 0;
+  timers_.clear();
+  deadline_of_.clear();
+  owner_ = getpid();
 }
 
 Reactor::Id Reactor::schedule(uint64_t deadline_ns, std::function<void()> fn) {
   std::lock_guard<std::mutex> lk(mu_);
+  if (owner_ != getpid()) adopt_after_fork();
   Id id = next_id_++;
   timers_.emplace(std::make_pair(deadline_ns, id), std::move(fn));
   deadline_of_[id] = deadline_ns;
   if (!thread_alive_ && !stopping_) {
     // A previous thread that found nothing to do has left run() (it clears
     // thread_alive_ as its last step under the lock): joining cannot block.
-    if (thread_.joinable()) thread_.join();
+    if (thread_ && thread_->joinable()) thread_->join();
     thread_alive_ = true;
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::make_unique<std::thread>([this] { run(); });
   } else {
     wake_.notify_all();
   }
@@ -44,6 +63,7 @@ Reactor::Id Reactor::schedule(uint64_t deadline_ns, std::function<void()> fn) {
 
 void Reactor::cancel(Id id) {
   std::unique_lock<std::mutex> lk(mu_);
+  if (owner_ != getpid()) adopt_after_fork();
   auto it = deadline_of_.find(id);
   if (it != deadline_of_.end()) {
     timers_.erase({it->second, id});

@@ -9,10 +9,13 @@
 // called from that very callback.
 #pragma once
 
+#include <sys/types.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -36,6 +39,7 @@ class Reactor {
 
  private:
   void run();
+  void adopt_after_fork();
 
   std::mutex mu_;
   std::condition_variable wake_;
@@ -44,8 +48,11 @@ class Reactor {
   std::unordered_map<Id, uint64_t> deadline_of_;
   Id next_id_ = 1;
   Id running_ = 0;  // the callback being run, 0 if none
-  std::thread thread_;
+  // Heap-held so that a forked child, which has no such thread, can drop it
+  // without joining (see adopt_after_fork).
+  std::unique_ptr<std::thread> thread_;
   std::thread::id thread_id_;
+  pid_t owner_ = 0;  // the process whose thread this is
   bool thread_alive_ = false;
   bool stopping_ = false;
 };

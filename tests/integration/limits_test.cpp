@@ -418,3 +418,28 @@ TEST(Limits, NoCgroupRemainsAfterDestroyOrFailure) {
     EXPECT_TRUE(my_cgroup_dirs().empty());
   }
 }
+
+TEST(Limits, TimeoutsWorkInAForkedHost) {
+  // The parent's monitor thread is busy with a timed box when the host
+  // forks; the child has no such thread and must start its own.
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "TSan cannot start threads after a multithreaded fork";
+#endif
+  BoxOptions slow;
+  slow.configure = [](sbx_config* c, sbx_error** e) { return sbx_config_set_timeout(c, 30000, e); };
+  RunResult res;
+  auto running = start_box(slow, {"/bin/sleep", "100"}, {}, &res);
+  ASSERT_TRUE(running) << res.describe();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    BoxOptions o;
+    o.configure = [](sbx_config* c, sbx_error** e) { return sbx_config_set_timeout(c, 300, e); };
+    auto r = run_box(o, {"/bin/sleep", "100"});
+    _exit(r.ok() && r.exit.reason == SBX_REASON_TIMEOUT && !r.timed_out ? 0 : 1);
+  }
+  int st = 0;
+  ASSERT_EQ(waitpid(child, &st, 0), child);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "the forked host's timeout did not fire";
+  sbx_box_kill(running->box.get(), SIGKILL, nullptr);
+}
