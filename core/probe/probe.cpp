@@ -23,6 +23,7 @@
 #include <optional>
 #include <set>
 
+#include "core/cgroup/cgroup.hpp"
 #include "core/common/error.hpp"
 #include "core/common/fd.hpp"
 #include "core/common/util.hpp"
@@ -1000,6 +1001,46 @@ ProbeEntry probe_launch_mode() {
       "build sbx for x86-64, or check memfd_create in this environment");
 }
 
+// What a box's limits would get here, by creating (and removing) a real box
+// cgroup with a memory, pids and CPU limit: the same code path as
+// sbx_box_create, so the answer includes delegation, parents and
+// per-controller versions.
+ProbeEntry probe_box_limits() {
+  const char* name = "cgroup.box_limits";
+  cgroup::Limits lim;
+  lim.memory_max = uint64_t{64} << 20;
+  lim.pids_max = 64;
+  lim.cpus = 1.0;
+  std::vector<cgroup::Enforcement> rows;
+  try {
+    auto cg = cgroup::BoxCgroup::create(cgroup::Layout::detect(), "sbx-probe-" + std::to_string(getpid()),
+                                        lim, cgroup::Options{}, &rows);
+  } catch (const Error& e) {
+    return bad(name, std::string("creating a box cgroup failed: ") + e.what(),
+               "see the cgroup.* entries above and docs/limits.md");
+  }
+  std::vector<std::string> on, off, fixes;
+  for (const auto& r : rows) {
+    if (r.limit != "memory.max" && r.limit != "pids.max" && r.limit != "cpu.max") continue;
+    if (r.enforced) {
+      on.push_back(r.limit + " (" + r.mechanism.substr(0, r.mechanism.find(" at ")) + ")");
+    } else {
+      off.push_back(r.limit);
+      if (!r.detail.empty()) fixes.push_back(r.limit + ": " + r.detail);
+    }
+  }
+  auto join = [](const std::vector<std::string>& v, const char* sep) {
+    std::string j;
+    for (const auto& x : v) j += (j.empty() ? "" : sep) + x;
+    return j;
+  };
+  if (off.empty()) return ok(name, "a box cgroup enforces " + join(on, ", "));
+  return bad(
+      name,
+      "not enforced for this user: " + join(off, ", ") + (on.empty() ? "" : "; enforced: " + join(on, ", ")),
+      join(fixes, " | "));
+}
+
 std::vector<ProbeEntry> run_probe() {
   std::vector<ProbeEntry> out;
   const Identity id = identity();
@@ -1023,6 +1064,7 @@ std::vector<ProbeEntry> run_probe() {
   out.push_back(probe_cgroup_layout(mounts));
   out.push_back(probe_cgroup_v2(mounts, self, id));
   for (const char* c : kV1Controllers) out.push_back(probe_cgroup_v1(c, mounts, self, id));
+  out.push_back(probe_box_limits());
 
   // Every unsupported entry promises a fix; keep that promise even for a
   // path above that forgot one.

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <sbx/sbx.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -254,18 +255,30 @@ TEST(Probe, EntriesAreWellFormed) {
 
 TEST(Probe, HasEveryDocumentedEntry) {
   const auto entries = sbx::run_probe();
-  for (const char* n : {"identity",         "namespace.user",
-                        "namespace.pid",    "namespace.mount",
-                        "namespace.net",    "namespace.uts",
-                        "namespace.ipc",    "namespace.cgroup",
-                        "clone3",           "pidfd",
-                        "close_range",      "mount_setattr",
-                        "seccomp",          "seccomp.filter",
-                        "no_new_privs",     "landlock",
-                        "cgroup.layout",    "cgroup.v2.delegation",
-                        "cgroup.v1.memory", "cgroup.v1.pids",
-                        "cgroup.v1.cpu",    "cgroup.v1.cpuacct",
-                        "cgroup.v1.freezer"})
+  for (const char* n : {"identity",
+                        "namespace.user",
+                        "namespace.pid",
+                        "namespace.mount",
+                        "namespace.net",
+                        "namespace.uts",
+                        "namespace.ipc",
+                        "namespace.cgroup",
+                        "clone3",
+                        "pidfd",
+                        "close_range",
+                        "mount_setattr",
+                        "seccomp",
+                        "seccomp.filter",
+                        "no_new_privs",
+                        "landlock",
+                        "cgroup.layout",
+                        "cgroup.v2.delegation",
+                        "cgroup.v1.memory",
+                        "cgroup.v1.pids",
+                        "cgroup.v1.cpu",
+                        "cgroup.v1.cpuacct",
+                        "cgroup.v1.freezer",
+                        "cgroup.box_limits"})
     EXPECT_NE(find(entries, n), nullptr) << "missing entry " << n;
 }
 
@@ -527,3 +540,23 @@ TEST(ProbeCapi, IndexOutOfRangeIsInvalid) {
 }
 
 }  // namespace
+
+TEST(Probe, BoxLimitsEntryTriesARealBoxCgroup) {
+  auto entries = sbx::run_probe();
+  const sbx::ProbeEntry* e = nullptr;
+  for (const auto& x : entries)
+    if (x.name == "cgroup.box_limits") e = &x;
+  ASSERT_NE(e, nullptr);
+  if (e->supported) {
+    EXPECT_NE(e->detail.find("memory.max"), std::string::npos) << e->detail;
+  } else {
+    EXPECT_FALSE(e->fix.empty());
+    EXPECT_NE(e->detail.find("not enforced"), std::string::npos) << e->detail;
+  }
+  // It created and removed a real cgroup: nothing named for this probe stays.
+  const std::string probe_dir = "sbx-probe-" + std::to_string(getpid());
+  for (const char* c : {"memory", "pids", "cpu", "unified"}) {
+    struct stat st;
+    EXPECT_NE(stat((std::string("/sys/fs/cgroup/") + c + "/sbx/" + probe_dir).c_str(), &st), 0) << c;
+  }
+}
