@@ -469,6 +469,49 @@ SBX_API int sbx_spec_set_timeout(sbx_spec* spec, uint64_t ms, sbx_error** err) {
   SBX_CATCH_RETURN(err)
 }
 
+SBX_API int sbx_spec_set_output_callback(sbx_spec* spec, sbx_output_fn fn, void* user_data, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  if (fn == nullptr) {
+    spec->s.on_output = nullptr;
+  } else {
+    spec->s.on_output = [fn, user_data](int stream, const void* data, size_t len) {
+      fn(user_data, stream, data, len);
+    };
+  }
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_exit_callback(sbx_spec* spec, sbx_exit_fn fn, void* user_data, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  if (fn == nullptr) {
+    spec->s.on_exit = nullptr;
+  } else {
+    spec->s.on_exit = [fn, user_data](const sbx::ExitRecord& r) {
+      sbx_exit_status st;
+      memset(&st, 0, sizeof st);
+      st.size = sizeof st;
+      fill_exit(r, &st, nullptr);
+      fn(user_data, &st);
+    };
+  }
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_output_limit(sbx_spec* spec, uint64_t max_bytes, int action, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_output_limit(max_bytes, action);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
 // ------------------------------------------------------------ box
 
 SBX_API int sbx_box_create(sbx_box** out, const sbx_config* cfg, sbx_error** err) {
@@ -692,9 +735,51 @@ SBX_API int sbx_proc_take_stdio(sbx_proc* proc, int which, int* out_fd, sbx_erro
   SBX_CATCH_RETURN(err)
 }
 
+SBX_API int sbx_proc_read(sbx_proc* proc, int stream, void* buf, size_t cap, size_t* n_out, int timeout_ms,
+                          sbx_error** err) {
+  SBX_REQUIRE_ARG(n_out, err, "n_out");
+  *n_out = 0;
+  SBX_REQUIRE_ARG(proc, err, "proc");
+  SBX_TRY
+  int r = proc->p->read(stream, buf, cap, n_out, timeout_ms);
+  if (r == SBX_E_TIMEOUT) return set_error(err, r, "read", ETIMEDOUT, "sbx_proc_read: timed out");
+  if (r == SBX_E_INTERRUPTED) return set_error(err, r, "read", EINTR, "sbx_proc_read: interrupted");
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_proc_write(sbx_proc* proc, const void* data, size_t len, size_t* written, int timeout_ms,
+                           sbx_error** err) {
+  size_t dummy = 0;
+  if (written == nullptr) written = &dummy;
+  *written = 0;
+  SBX_REQUIRE_ARG(proc, err, "proc");
+  SBX_TRY
+  int r = proc->p->write_stdin(data, len, written, timeout_ms);
+  if (r == SBX_E_TIMEOUT)
+    return set_error(err, r, "write", ETIMEDOUT,
+                     "sbx_proc_write: timed out after " + std::to_string(*written) + " of " +
+                         std::to_string(len) + " bytes");
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_proc_close_stdin(sbx_proc* proc, sbx_error** err) {
+  SBX_REQUIRE_ARG(proc, err, "proc");
+  SBX_TRY
+  proc->p->close_stdin();
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
 SBX_API void sbx_proc_free(sbx_proc* proc) {
   if (proc == nullptr) return;
   try {
+    // The box may keep the process object: its callbacks end with the handle.
+    proc->p->stop_callbacks();
     proc->p->terminate();
   } catch (...) {
   }

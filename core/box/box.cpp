@@ -98,6 +98,7 @@ Box::Box(const BoxConfig& cfg) : cfg_(resolve_config(cfg)), id_(new_box_id()) {
 
 Box::~Box() {
   if (proc_) {
+    proc_->stop_callbacks();
     proc_->cancel_timers();  // no limit action may hold the cgroup past here
     proc_->terminate();
   }
@@ -301,8 +302,15 @@ std::shared_ptr<Process> Box::spawn(const ProcSpec& spec) {
     pl.cpus = l.cpus;
     pl.seccomp_kills = seccomp_kills_;
     pl.cgroup = cgroup_;
-    auto p = std::make_shared<Process>(launch_process(cfg_, spec, policy_), std::move(pl));
+    ProcessIo io;
+    for (int i = 0; i < 3; ++i) io.capture[i] = spec.captures(i);
+    io.on_output = spec.on_output;
+    io.on_exit = spec.on_exit;
+    io.output_limit = spec.output_limit;
+    io.output_limit_kill = spec.output_limit_kill;
+    auto p = std::make_shared<Process>(launch_process(cfg_, spec, policy_), std::move(pl), std::move(io));
     p->arm_limits();
+    p->start_io();
     std::lock_guard<std::mutex> lk(mu_);
     proc_ = p;
     state_ = SBX_BOX_RUNNING;

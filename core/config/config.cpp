@@ -385,7 +385,7 @@ void ProcSpec::set_user(uint32_t uid, uint32_t gid) {
 
 void ProcSpec::set_stdio(int which, int mode, const char* path, int fd) {
   if (which < 0 || which > 2) throw_invalid("stdio", "stream " + std::to_string(which) + " is not 0, 1 or 2");
-  if (mode < SBX_STDIO_INHERIT || mode > SBX_STDIO_STDOUT)
+  if (mode < SBX_STDIO_INHERIT || mode > SBX_STDIO_CAPTURE)
     throw_invalid("stdio", "unknown mode " + std::to_string(mode));
   StdioSpec s;
   s.mode = static_cast<sbx_stdio_mode>(mode);
@@ -468,8 +468,21 @@ void ProcSpec::set_timeout(uint64_t ms) {
   timeout_ms = ms;
 }
 
+void ProcSpec::set_output_limit(uint64_t max_bytes, int action) {
+  if (max_bytes == 0) throw_invalid("output limit", "must be at least 1 byte");
+  if (action != SBX_OUTPUT_LIMIT_TRUNCATE && action != SBX_OUTPUT_LIMIT_KILL)
+    throw_invalid("output limit", "unknown action " + std::to_string(action));
+  output_limit = max_bytes;
+  output_limit_kill = action == SBX_OUTPUT_LIMIT_KILL;
+}
+
 void ProcSpec::validate() const {
   if (argv.empty()) throw_invalid("argv", "no program set (call sbx_spec_set_argv)");
+  const bool captured_out = captures(SBX_STDOUT) || captures(SBX_STDERR);
+  if (on_output && !captured_out)
+    throw_invalid("output callback", "set, but neither stdout nor stderr is SBX_STDIO_CAPTURE");
+  if (output_limit != 0 && !captured_out)
+    throw_invalid("output limit", "set, but neither stdout nor stderr is SBX_STDIO_CAPTURE");
   for (int fd : preserve_fds)
     if (fcntl(fd, F_GETFD) < 0)
       throw_invalid("preserve fd", "fd " + std::to_string(fd) + " was closed after it was added");

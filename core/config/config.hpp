@@ -6,12 +6,15 @@
 #include <sbx/sbx.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace sbx {
+
+struct ExitRecord;
 
 struct BindSpec {
   std::string src;  // as given (absolute); canonicalised at box creation
@@ -117,6 +120,11 @@ struct ProcSpec {
   };
   std::vector<Rlimit> rlimits;  // one per resource, in the order set
   uint64_t timeout_ms = 0;
+  // Captured streams (SBX_STDIO_CAPTURE): delivered on the monitor thread.
+  std::function<void(int stream, const void* data, size_t len)> on_output;
+  std::function<void(const ExitRecord&)> on_exit;
+  uint64_t output_limit = 0;  // 0: none
+  bool output_limit_kill = false;
 
   ProcSpec();
   void set_argv(size_t argc, const char* const* argv);
@@ -128,6 +136,8 @@ struct ProcSpec {
   void preserve(int fd);
   void set_rlimit(int sbx_resource, uint64_t soft, uint64_t hard);
   void set_timeout(uint64_t ms);
+  void set_output_limit(uint64_t max_bytes, int action);
+  bool captures(int which) const { return stdio[which].mode == SBX_STDIO_CAPTURE; }
   void validate() const;
   // The final environment: defaults, then allowed host variables, then
   // explicit ones (explicit wins).

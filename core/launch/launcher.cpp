@@ -306,11 +306,15 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const L
         child_owned.push_back(std::move(fd));
         break;
       }
-      case SBX_STDIO_PIPE: {
+      case SBX_STDIO_PIPE:
+      case SBX_STDIO_CAPTURE: {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0) throw_system("stdio", std::string("pipe for ") + name, errno);
         int child_end = i == 0 ? p[0] : p[1];
         int host_end = i == 0 ? p[1] : p[0];
+        // The monitor thread reads captured output; writes to a captured
+        // stdin wait in poll with a timeout.
+        if (s.mode == SBX_STDIO_CAPTURE) (void)fcntl(host_end, F_SETFL, O_NONBLOCK);
         out.stdio[i].reset(host_end);
         src[i] = child_end;
         child_owned.emplace_back(child_end);

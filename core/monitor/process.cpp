@@ -1,7 +1,10 @@
 #include "core/monitor/process.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,7 +21,7 @@
 
 namespace sbx {
 
-Process::Process(Launched&& l, ProcessLimits limits)
+Process::Process(Launched&& l, ProcessLimits limits, ProcessIo io)
     : pidfd_(std::move(l.pidfd)),
       signal_fd_(std::move(l.signal_fd)),
       shim_(l.shim),
@@ -27,15 +30,291 @@ Process::Process(Launched&& l, ProcessLimits limits)
       start_ns_(l.start_ns),
       box_init_(l.box_init),
       cpu_rlimit_hard_s_(l.cpu_rlimit_hard_s),
-      limits_(std::move(limits)) {
+      limits_(std::move(limits)),
+      io_(std::move(io)) {
   for (int i = 0; i < 3; ++i) stdio_[i] = std::move(l.stdio[i]);
+  // Captured streams belong to the process object, never to the caller.
+  for (int i = 1; i <= 2; ++i)
+    if (io_.capture[i]) {
+      out_[i - 1].captured = true;
+      out_[i - 1].fd = std::move(stdio_[i]);
+    }
+  if (io_.capture[0]) {
+    stdin_captured_ = true;
+    stdin_ = std::move(stdio_[0]);
+  }
   for (int i = 0; i < 2; ++i) stacks_[i] = std::move(l.stacks[i]);
   rec_.pid = pid_;
 }
 
 Process::~Process() {
+  stop_callbacks();
   cancel_timers();
   terminate();
+}
+
+namespace {
+constexpr size_t kMaxBuffered = size_t{1} << 20;  // per stream, for sbx_proc_read
+}
+
+void Process::start_io() {
+  std::weak_ptr<Process> weak = weak_from_this();
+  std::lock_guard<std::mutex> lk(mu_);
+  for (int i = 0; i < 2; ++i) {
+    if (!out_[i].captured || !out_[i].fd) continue;
+    out_[i].watch = Reactor::instance().watch(out_[i].fd.get(), EPOLLIN, [weak, i](uint32_t) {
+      if (auto self = weak.lock()) self->on_readable(i);
+    });
+  }
+  if (io_.on_exit) {
+    end_watch_ = Reactor::instance().watch(pidfd_.get(), EPOLLIN, [weak](uint32_t) {
+      if (auto self = weak.lock()) self->on_end_ready();
+    });
+  }
+}
+
+void Process::stop_callbacks() {
+  Reactor::Id ids[3];
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    callbacks_stopped_ = true;
+    ids[0] = std::exchange(out_[0].watch, 0);
+    ids[1] = std::exchange(out_[1].watch, 0);
+    ids[2] = std::exchange(end_watch_, 0);
+  }
+  for (auto id : ids)
+    if (id != 0) Reactor::instance().cancel(id);  // waits for a running callback
+  std::lock_guard<std::mutex> lk(mu_);
+  // Readers waiting for output must not wait for a stream nobody reads.
+  for (auto& o : out_)
+    if (o.captured && !o.eof) {
+      o.eof = true;
+      o.fd.reset();
+    }
+  io_cv_.notify_all();
+  notify_waiters_locked();
+}
+
+bool Process::streams_done_locked() const {
+  for (const auto& o : out_)
+    if (o.captured && !o.eof) return false;
+  return true;
+}
+
+void Process::notify_waiters_locked() {
+  for (int fd : waiters_) {
+    uint64_t one = 1;
+    (void)!write(fd, &one, sizeof one);
+  }
+}
+
+// Once the process has ended and every captured stream is at end of file:
+// the output's share of the record, final from here on (every waiter and
+// the exit callback read the same record).
+void Process::complete_output_locked() {
+  if (output_completed_ || !ended_ || !streams_done_locked()) return;
+  output_completed_ = true;
+  if (!out_[0].captured && !out_[1].captured) return;
+  rec_.output_bytes = output_total_;
+  rec_.usage_valid |= SBX_USAGE_OUTPUT;
+  if (output_truncated_) rec_.limits_hit |= SBX_HIT_OUTPUT;
+  if (output_killed_ && rec_.kind == SBX_EXIT_SIGNALED && rec_.reason != SBX_REASON_KILLED &&
+      rec_.reason != SBX_REASON_TIMEOUT)
+    rec_.reason = SBX_REASON_OUTPUT;
+}
+
+void Process::on_readable(int idx) {
+  OutStream& o = out_[idx];
+  char buf[65536];
+  for (;;) {
+    int fd;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!o.fd || o.paused) return;
+      fd = o.fd.get();
+    }
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      // End of file (or a read error, which ends the stream the same way).
+      Reactor::Id w;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        w = std::exchange(o.watch, 0);
+      }
+      if (w != 0) Reactor::instance().cancel(w);  // before the close
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        o.fd.reset();
+        o.eof = true;
+        complete_output_locked();
+        io_cv_.notify_all();
+        notify_waiters_locked();
+      }
+      maybe_fire_exit();
+      return;
+    }
+    size_t deliver = static_cast<size_t>(n);
+    bool kill = false;
+    std::function<void(int, const void*, size_t)> cb;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      const uint64_t before = output_total_;
+      output_total_ += static_cast<uint64_t>(n);
+      if (io_.output_limit != 0 && output_total_ > io_.output_limit) {
+        deliver = before >= io_.output_limit ? 0 : static_cast<size_t>(io_.output_limit - before);
+        if (!output_truncated_) {
+          output_truncated_ = true;
+          if (io_.output_limit_kill) kill = output_killed_ = true;
+        }
+      }
+      if (deliver > 0) {
+        if (io_.on_output) {
+          if (!callbacks_stopped_) cb = io_.on_output;
+        } else {
+          o.chunks.emplace_back(buf, deliver);
+          o.buffered += deliver;
+          io_cv_.notify_all();
+          if (o.buffered >= kMaxBuffered && !o.paused) {
+            o.paused = true;
+            Reactor::instance().set_events(o.watch, 0);
+          }
+        }
+      }
+    }
+    if (cb) cb(idx + 1, buf, deliver);
+    if (kill) signal_tree(SIGKILL);
+  }
+}
+
+void Process::on_end_ready() {
+  Reactor::Id w = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    try {
+      try_end_locked();
+    } catch (const Error&) {
+      reaped_ = true;  // the status is lost (reaped elsewhere): stop watching
+    }
+    if (reaped_) w = std::exchange(end_watch_, 0);
+    complete_output_locked();
+  }
+  if (w != 0) Reactor::instance().cancel(w);
+  maybe_fire_exit();
+}
+
+void Process::maybe_fire_exit() {
+  std::function<void(const ExitRecord&)> cb;
+  ExitRecord rec;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (exit_fired_ || !io_.on_exit || callbacks_stopped_ || !ended_ || !streams_done_locked()) return;
+    exit_fired_ = true;
+    complete_output_locked();
+    rec = rec_;
+    cb = io_.on_exit;
+  }
+  cb(rec);
+}
+
+int Process::read(int stream, void* buf, size_t cap, size_t* n, int timeout_ms) {
+  if (stream != SBX_STDOUT && stream != SBX_STDERR)
+    throw_invalid("stream", "must be SBX_STDOUT or SBX_STDERR");
+  if (timeout_ms < -1) throw_invalid("timeout_ms", "must be -1 (forever), 0 (poll) or positive");
+  if (buf == nullptr && cap > 0) throw_invalid("buf", "is NULL");
+  *n = 0;
+  std::unique_lock<std::mutex> lk(mu_);
+  OutStream& o = out_[stream - 1];
+  if (!o.captured)
+    throw Error(SBX_E_STATE, "stdio", 0, std::string(stream == 1 ? "stdout" : "stderr") + " is not captured");
+  if (io_.on_output)
+    throw Error(SBX_E_STATE, "stdio", 0, "the output goes to the output callback; there is nothing to read");
+  const uint64_t gen = interrupt_gen_;
+  auto ready = [&] { return o.buffered > 0 || o.eof || interrupt_gen_ != gen; };
+  if (timeout_ms < 0) {
+    io_cv_.wait(lk, ready);
+  } else if (!io_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready)) {
+    return SBX_E_TIMEOUT;
+  }
+  if (o.buffered == 0 && !o.eof) return SBX_E_INTERRUPTED;
+  size_t got = 0;
+  while (got < cap && !o.chunks.empty()) {
+    std::string& front = o.chunks.front();
+    size_t take = std::min(cap - got, front.size() - o.front_off);
+    memcpy(static_cast<char*>(buf) + got, front.data() + o.front_off, take);
+    got += take;
+    o.front_off += take;
+    if (o.front_off == front.size()) {
+      o.chunks.pop_front();
+      o.front_off = 0;
+    }
+  }
+  o.buffered -= got;
+  *n = got;
+  if (o.paused && o.buffered < kMaxBuffered / 2 && o.watch != 0) {
+    o.paused = false;
+    Reactor::instance().set_events(o.watch, EPOLLIN);
+  }
+  return SBX_OK;
+}
+
+int Process::write_stdin(const void* data, size_t len, size_t* written, int timeout_ms) {
+  if (timeout_ms < -1) throw_invalid("timeout_ms", "must be -1 (forever), 0 (poll) or positive");
+  if (data == nullptr && len > 0) throw_invalid("data", "is NULL");
+  *written = 0;
+  int fd;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!stdin_captured_) throw Error(SBX_E_STATE, "stdio", 0, "stdin is not captured");
+    if (!stdin_) throw Error(SBX_E_STATE, "stdio", EPIPE, "stdin is closed");
+    fd = stdin_.get();
+  }
+  const uint64_t deadline =
+      timeout_ms < 0 ? 0 : monotonic_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+  size_t done = 0;
+  while (done < len) {
+    // A reader that went away must not cost the host a SIGPIPE: block it in
+    // this thread around the write and consume the one the write raised.
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t w = ::write(fd, static_cast<const char*>(data) + done, len - done);
+    int e = errno;
+    if (w < 0 && e == EPIPE) {
+      struct timespec zero = {0, 0};
+      while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (w > 0) {
+      done += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && e == EINTR) continue;
+    if (w < 0 && e == EPIPE) {
+      *written = done;
+      throw Error(SBX_E_STATE, "stdio", EPIPE, "the program has closed its stdin");
+    }
+    if (w < 0 && e != EAGAIN) throw_system("stdio", "write to stdin", e);
+    int wait_ms = -1;
+    if (timeout_ms >= 0) {
+      uint64_t now = monotonic_ns();
+      if (now >= deadline) break;
+      wait_ms = static_cast<int>((deadline - now + 999999) / 1000000);
+    }
+    struct pollfd pf = {fd, POLLOUT, 0};
+    if (poll(&pf, 1, wait_ms) == 0) break;
+  }
+  *written = done;
+  return done == len || len == 0 ? SBX_OK : SBX_E_TIMEOUT;
+}
+
+void Process::close_stdin() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!stdin_captured_) throw Error(SBX_E_STATE, "stdio", 0, "stdin is not captured");
+  stdin_.reset();
 }
 
 void Process::cancel_timers() {
@@ -156,7 +435,7 @@ void Process::check_cpu_time() {
 void Process::read_report_locked() {
   if (!status_rd_) return;
   launch::InitReport rep;
-  ssize_t n = read(status_rd_.get(), &rep, sizeof rep);
+  ssize_t n = ::read(status_rd_.get(), &rep, sizeof rep);
   if (n == static_cast<ssize_t>(sizeof rep) && rep.magic == launch::kInitReportMagic) {
     have_report_ = true;
     report_utime_us_ = rep.utime_us;
@@ -351,11 +630,19 @@ bool Process::poll_ended() {
 int Process::wait(int timeout_ms, ExitRecord* out) {
   if (timeout_ms < -1) throw_invalid("timeout_ms", "must be -1 (forever), 0 (poll) or positive");
   std::unique_lock<std::mutex> lk(mu_);
-  if (try_end_locked()) {
+  // Ended, and every captured stream drained: then the record is final.
+  auto done = [&] {
+    if (!try_end_locked() || !streams_done_locked()) return false;
+    complete_output_locked();
+    return true;
+  };
+  if (done()) {
     *out = rec_;
     return SBX_OK;
   }
   if (timeout_ms == 0) return SBX_E_TIMEOUT;
+  const uint64_t gen = interrupt_gen_;
+  bool pidfd_poll_off = false;
   int status_fd = status_rd_ ? status_rd_.get() : -1;
   UniqueFd efd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!efd) throw_system("eventfd", "eventfd for wait", errno);
@@ -387,20 +674,32 @@ int Process::wait(int timeout_ms, ExitRecord* out) {
     // The status pipe is only read under the mutex; another waiter may have
     // consumed and closed it meanwhile, which poll reports as POLLNVAL and
     // try_end_locked then resolves.
-    struct pollfd fds[3] = {{pidfd_.get(), POLLIN, 0}, {efd.get(), POLLIN, 0}, {status_fd, POLLIN, 0}};
+    struct pollfd fds[3] = {
+        {pidfd_poll_off ? -1 : pidfd_.get(), POLLIN, 0}, {efd.get(), POLLIN, 0}, {status_fd, POLLIN, 0}};
     int r = poll(fds, status_fd >= 0 ? 3 : 2, wait_ms);
     if (r < 0) {
       if (errno == EINTR) continue;
       throw_system("poll", "poll on pidfd", errno);
     }
-    if (fds[1].revents & POLLIN) return SBX_E_INTERRUPTED;
-    if ((fds[0].revents & (POLLIN | POLLHUP)) || (status_fd >= 0 && fds[2].revents != 0)) {
+    bool recheck = (fds[0].revents & (POLLIN | POLLHUP)) || (status_fd >= 0 && fds[2].revents != 0);
+    if (fds[1].revents & POLLIN) {
+      uint64_t v;
+      (void)!::read(efd.get(), &v, sizeof v);
+      lk.lock();
+      if (interrupt_gen_ != gen) return SBX_E_INTERRUPTED;
+      lk.unlock();
+      recheck = true;  // a captured stream reached end of file
+    }
+    if (recheck) {
       lk.lock();
       if (status_fd >= 0 && !status_rd_) status_fd = -1;
-      if (try_end_locked()) {
+      if (done()) {
         *out = rec_;
         return SBX_OK;
       }
+      // Reaped but output still draining: the monitor thread signals each
+      // end of file through the eventfd; do not spin on the readable pidfd.
+      if (reaped_) pidfd_poll_off = true;
       lk.unlock();
     }
   }
@@ -408,10 +707,9 @@ int Process::wait(int timeout_ms, ExitRecord* out) {
 
 void Process::interrupt() {
   std::lock_guard<std::mutex> lk(mu_);
-  for (int fd : waiters_) {
-    uint64_t one = 1;
-    (void)!write(fd, &one, sizeof one);
-  }
+  ++interrupt_gen_;
+  notify_waiters_locked();
+  io_cv_.notify_all();
 }
 
 int Process::kill(int sig) {

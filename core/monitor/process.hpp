@@ -6,9 +6,13 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/common/fd.hpp"
@@ -48,9 +52,18 @@ struct ProcessLimits {
   std::shared_ptr<cgroup::BoxCgroup> cgroup;
 };
 
+// Captured streams and their consumers (SBX_STDIO_CAPTURE).
+struct ProcessIo {
+  bool capture[3] = {false, false, false};
+  std::function<void(int, const void*, size_t)> on_output;
+  std::function<void(const ExitRecord&)> on_exit;
+  uint64_t output_limit = 0;
+  bool output_limit_kill = false;
+};
+
 class Process : public std::enable_shared_from_this<Process> {
  public:
-  explicit Process(Launched&& l, ProcessLimits limits = {});
+  explicit Process(Launched&& l, ProcessLimits limits = {}, ProcessIo io = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -69,6 +82,18 @@ class Process : public std::enable_shared_from_this<Process> {
   void arm_limits();
   // Stops them; once it returns no limit action runs or will run.
   void cancel_timers();
+  // Starts reading captured output (and watching for the end when there is
+  // an exit callback). After construction, like arm_limits.
+  void start_io();
+  // No output or exit callback runs once this returns (unless called from
+  // one, on the monitor thread).
+  void stop_callbacks();
+  // Captured output: SBX_OK (*n = 0: end of file), SBX_E_TIMEOUT,
+  // SBX_E_INTERRUPTED; throws SBX_E_STATE for a stream that is not captured
+  // or has a callback.
+  int read(int stream, void* buf, size_t cap, size_t* n, int timeout_ms);
+  int write_stdin(const void* data, size_t len, size_t* written, int timeout_ms);
+  void close_stdin();
   // Sends SIG to every process of the box: through the box init (a marked
   // SI_QUEUE signal; SIGKILL ends the pid namespace), else the cgroup, else
   // the program alone. Returns false when only the program could be reached.
@@ -117,6 +142,38 @@ class Process : public std::enable_shared_from_this<Process> {
   std::mutex timer_mu_;  // guards the ids below (not held while cancelling)
   Reactor::Id deadline_timer_ = 0, grace_timer_ = 0, cpu_timer_ = 0;
   bool timers_cancelled_ = false;
+
+  // Captured output. Guarded by mu_; the fds are read on the monitor thread.
+  struct OutStream {
+    bool captured = false;
+    UniqueFd fd;
+    Reactor::Id watch = 0;
+    std::deque<std::string> chunks;
+    size_t front_off = 0;  // bytes of chunks.front() already read
+    size_t buffered = 0;
+    bool eof = false;
+    bool paused = false;  // the buffer is full: not reading until drained
+  };
+  void on_readable(int idx);
+  void on_end_ready();
+  void maybe_fire_exit();
+  bool streams_done_locked() const;
+  void complete_output_locked();
+  void notify_waiters_locked();
+
+  ProcessIo io_;
+  OutStream out_[2];  // stdout, stderr
+  UniqueFd stdin_;    // captured stdin (non-blocking write end)
+  bool stdin_captured_ = false;
+  uint64_t output_total_ = 0;
+  bool output_truncated_ = false;
+  bool output_killed_ = false;
+  bool output_completed_ = false;
+  Reactor::Id end_watch_ = 0;
+  bool exit_fired_ = false;
+  bool callbacks_stopped_ = false;
+  std::condition_variable io_cv_;
+  uint64_t interrupt_gen_ = 0;
 };
 
 }  // namespace sbx

@@ -42,6 +42,7 @@ extern "C" int SBX_HT_CHECK(void) {
     case SBX_STDIO_FILE:
     case SBX_STDIO_FD:
     case SBX_STDIO_STDOUT:
+    case SBX_STDIO_CAPTURE:
       break;
   }
   return failures;

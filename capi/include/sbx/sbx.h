@@ -310,7 +310,11 @@ typedef enum sbx_stdio_mode {
   SBX_STDIO_FILE = 3,    /* a host file: read for stdin, created/truncated
                             (mode 0644) for stdout/stderr */
   SBX_STDIO_FD = 4,      /* a host fd the caller passes (dup'ed at spawn) */
-  SBX_STDIO_STDOUT = 5   /* stderr only: the same target as stdout */
+  SBX_STDIO_STDOUT = 5,  /* stderr only: the same target as stdout */
+  SBX_STDIO_CAPTURE = 6  /* a pipe the library owns: output is read by the
+                            monitor thread and delivered to the output
+                            callback or kept for sbx_proc_read; stdin is
+                            written with sbx_proc_write (since 0.2) */
 } sbx_stdio_mode;
 
 SBX_API int sbx_spec_new(sbx_spec** out, sbx_error** err);
@@ -368,6 +372,34 @@ SBX_API int sbx_spec_set_rlimit(sbx_spec* spec, sbx_rlimit_resource resource, ui
  * (reason SBX_REASON_TIMEOUT). The earlier of this and the box's limit
  * applies. */
 SBX_API int sbx_spec_set_timeout(sbx_spec* spec, uint64_t ms, sbx_error** err);
+
+/* Captured output (SBX_STDIO_CAPTURE on stdout and/or stderr).
+ *
+ * With an output callback, FN(USER_DATA, STREAM, DATA, LEN) receives every
+ * chunk, in order per stream, on the library's monitor thread (never on the
+ * caller's; LEN > 0; DATA is valid during the call only). It must not block
+ * for long and must not free the process (other sbx calls are fine). Without
+ * one, output is kept in the process until read with sbx_proc_read (at most
+ * 1 MiB per stream is buffered: the program then blocks on write until it
+ * is read). No callback runs once sbx_proc_free has returned. */
+typedef void (*sbx_output_fn)(void* user_data, int stream, const void* data, size_t len);
+SBX_API int sbx_spec_set_output_callback(sbx_spec* spec, sbx_output_fn fn, void* user_data, sbx_error** err);
+
+/* Called once, on the monitor thread, after the process has ended AND every
+ * captured stream has reached end of file (so all output has been delivered
+ * before it), with the final exit record. Not called if the process handle
+ * is freed first. */
+struct sbx_exit_status; /* defined below */
+typedef void (*sbx_exit_fn)(void* user_data, const struct sbx_exit_status* status);
+SBX_API int sbx_spec_set_exit_callback(sbx_spec* spec, sbx_exit_fn fn, void* user_data, sbx_error** err);
+
+/* A cap on the captured output of the process (stdout and stderr
+ * together, MAX_BYTES > 0). Beyond it output is dropped (limits_hit gets
+ * SBX_HIT_OUTPUT) and, with SBX_OUTPUT_LIMIT_KILL, the box is killed
+ * (reason SBX_REASON_OUTPUT). output_bytes in the exit record counts every
+ * byte the program wrote to captured streams, delivered or dropped. */
+enum { SBX_OUTPUT_LIMIT_TRUNCATE = 0, SBX_OUTPUT_LIMIT_KILL = 1 };
+SBX_API int sbx_spec_set_output_limit(sbx_spec* spec, uint64_t max_bytes, int action, sbx_error** err);
 
 /* ------------------------------------------------------------------- box */
 
@@ -453,7 +485,7 @@ typedef enum sbx_exit_reason {
   SBX_REASON_SECCOMP = 6,   /* killed by the seccomp filter (SIGSYS) */
   SBX_REASON_FILE_SIZE = 7, /* SIGXFSZ: wrote beyond RLIMIT_FSIZE */
   SBX_REASON_PIDS = 8,      /* failed after forks were refused at pids.max */
-  SBX_REASON_OUTPUT = 9     /* the output limit ended it (callers that cap output) */
+  SBX_REASON_OUTPUT = 9     /* the output limit ended it (SBX_OUTPUT_LIMIT_KILL) */
 } sbx_exit_reason;
 
 /* A static name such as "timeout". */
@@ -466,7 +498,8 @@ enum {
   SBX_HIT_CPU_TIME = 1u << 1,
   SBX_HIT_MEMORY = 1u << 2, /* memory.max reached (OOM kill or reclaim failure) */
   SBX_HIT_PIDS = 1u << 3,   /* a fork was refused at pids.max */
-  SBX_HIT_FILE_SIZE = 1u << 4
+  SBX_HIT_FILE_SIZE = 1u << 4,
+  SBX_HIT_OUTPUT = 1u << 5 /* captured output went beyond its cap (dropped) */
 };
 
 /* sbx_exit_status.usage_valid: which usage fields were measured. */
@@ -495,7 +528,8 @@ typedef struct sbx_exit_status {
   uint64_t cpu_system_ns;
   uint64_t memory_peak_bytes; /* peak memory of the box (cgroup) or max RSS */
   uint64_t pids_peak;         /* most processes at once (cgroup pids.peak) */
-  uint64_t output_bytes;      /* bytes of output counted by a capping caller */
+  uint64_t output_bytes;      /* bytes written to captured streams (or counted
+                                 by a capping caller such as the CLI) */
   uint32_t limits_hit;        /* SBX_HIT_* */
   uint32_t usage_valid;       /* SBX_USAGE_*: which usage fields are measured */
 } sbx_exit_status;
@@ -539,8 +573,24 @@ SBX_API int sbx_proc_pollfd(const sbx_proc* proc, int* out);
  * not taken are closed by sbx_proc_free. */
 SBX_API int sbx_proc_take_stdio(sbx_proc* proc, int which, int* out_fd, sbx_error** err);
 
+/* Reads captured output of STREAM (SBX_STDOUT or SBX_STDERR, captured and
+ * without an output callback): waits at most TIMEOUT_MS (-1 forever, 0
+ * poll) for data, then copies up to CAP bytes to BUF. *N_OUT = 0 with SBX_OK
+ * means end of file (every writer has gone). SBX_E_TIMEOUT / SBX_E_INTERRUPTED
+ * (sbx_proc_interrupt) change nothing. Any thread may read. */
+SBX_API int sbx_proc_read(sbx_proc* proc, int stream, void* buf, size_t cap, size_t* n_out, int timeout_ms,
+                          sbx_error** err);
+/* Writes to a captured stdin: waits at most TIMEOUT_MS for room, writes what
+ * fits, *WRITTEN says how much. SBX_E_STATE once the program has closed its
+ * stdin (never a SIGPIPE for the host) or after sbx_proc_close_stdin. */
+SBX_API int sbx_proc_write(sbx_proc* proc, const void* data, size_t len, size_t* written, int timeout_ms,
+                           sbx_error** err);
+/* Closes a captured stdin: the program reads end of file. */
+SBX_API int sbx_proc_close_stdin(sbx_proc* proc, sbx_error** err);
+
 /* Frees the handle. A process still running is killed (SIGKILL) and reaped
- * first, so nothing outlives its handle. NULL is accepted. */
+ * first, so nothing outlives its handle; callbacks stop before it returns
+ * (do not call it from one of this process's callbacks). NULL is accepted. */
 SBX_API void sbx_proc_free(sbx_proc* proc);
 
 /* ------------------------------------------------------- capability probe */
