@@ -766,6 +766,24 @@ SBX_API int sbx_proc_write(sbx_proc* proc, const void* data, size_t len, size_t*
   SBX_CATCH_RETURN(err)
 }
 
+SBX_API int sbx_proc_resize(sbx_proc* proc, uint16_t rows, uint16_t cols, sbx_error** err) {
+  SBX_REQUIRE_ARG(proc, err, "proc");
+  SBX_TRY
+  proc->p->resize(rows, cols);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_pty(sbx_spec* spec, uint16_t rows, uint16_t cols, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_pty(rows, cols);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
 SBX_API int sbx_proc_close_stdin(sbx_proc* proc, sbx_error** err) {
   SBX_REQUIRE_ARG(proc, err, "proc");
   SBX_TRY

@@ -476,6 +476,15 @@ void ProcSpec::set_output_limit(uint64_t max_bytes, int action) {
   output_limit_kill = action == SBX_OUTPUT_LIMIT_KILL;
 }
 
+void ProcSpec::set_pty(uint16_t rows, uint16_t cols) {
+  if (rows < 1 || rows > 10000 || cols < 1 || cols > 10000)
+    throw_invalid("pty",
+                  "size " + std::to_string(rows) + "x" + std::to_string(cols) + " is outside 1..10000");
+  pty = true;
+  pty_rows = rows;
+  pty_cols = cols;
+}
+
 void ProcSpec::validate() const {
   if (argv.empty()) throw_invalid("argv", "no program set (call sbx_spec_set_argv)");
   const bool captured_out = captures(SBX_STDOUT) || captures(SBX_STDERR);

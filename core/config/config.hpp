@@ -125,6 +125,8 @@ struct ProcSpec {
   std::function<void(const ExitRecord&)> on_exit;
   uint64_t output_limit = 0;  // 0: none
   bool output_limit_kill = false;
+  bool pty = false;  // stdio is a pseudo-terminal of pty_rows x pty_cols
+  uint16_t pty_rows = 24, pty_cols = 80;
 
   ProcSpec();
   void set_argv(size_t argc, const char* const* argv);
@@ -137,7 +139,11 @@ struct ProcSpec {
   void set_rlimit(int sbx_resource, uint64_t soft, uint64_t hard);
   void set_timeout(uint64_t ms);
   void set_output_limit(uint64_t max_bytes, int action);
-  bool captures(int which) const { return stdio[which].mode == SBX_STDIO_CAPTURE; }
+  void set_pty(uint16_t rows, uint16_t cols);
+  // stdin and stdout are captured on a pty (its master); stderr goes there too.
+  bool captures(int which) const {
+    return pty ? which != SBX_STDERR : stdio[which].mode == SBX_STDIO_CAPTURE;
+  }
   void validate() const;
   // The final environment: defaults, then allowed host variables, then
   // explicit ones (explicit wins).

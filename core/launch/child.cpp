@@ -566,6 +566,9 @@ bool is_slash_in(const char* s) {
     }
   }
   for (int i = 0; i < 3; ++i) check(p, sys::dup3(tmp[i], i, 0), Step::kStdio, i);
+  // A pty: the program leads its own session, so it may take the terminal
+  // as its controlling one (job control, SIGWINCH, /dev/tty).
+  if (p->controlling_tty) check(p, sys::ioctl(0, TIOCSCTTY, nullptr), Step::kStdio, 0);
   // Everything above 2 closes at execve except the preserved fds (the error
   // pipe stays usable until then).
   check(p, close_except(3, p->preserve_fds, p->n_preserve, CLOSE_RANGE_CLOEXEC), Step::kPreserveFd);

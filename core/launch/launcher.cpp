@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -292,7 +293,28 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const L
   // Stdio sources; CHILD_OWNED are fds opened here only for the child.
   std::vector<UniqueFd> child_owned;
   int src[3] = {-1, -1, -1};
-  for (int i = 0; i < 3; ++i) {
+  if (spec.pty) {
+    // The master stays here; the slave, opened from the master (no path in
+    // any mount namespace), becomes the program's stdin/stdout/stderr.
+    UniqueFd master(open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
+    if (!master) throw_system("pty", "open /dev/ptmx", errno);
+    int unlock = 0;
+    if (ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) throw_system("pty", "unlock the pty", errno);
+    struct winsize ws = {};
+    ws.ws_row = spec.pty_rows;
+    ws.ws_col = spec.pty_cols;
+    if (ioctl(master.get(), TIOCSWINSZ, &ws) < 0) throw_system("pty", "set the window size", errno);
+    int slave = ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) throw_system("pty", "open the pty's slave side", errno);
+    child_owned.emplace_back(slave);
+    UniqueFd writer(fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+    if (!writer) throw_system("pty", "dup the pty master", errno);
+    out.stdio[0] = std::move(writer);
+    out.stdio[1] = std::move(master);
+    out.pty = true;
+    src[0] = src[1] = src[2] = slave;
+  }
+  for (int i = 0; i < 3 && !spec.pty; ++i) {
     const StdioSpec& s = spec.stdio[i];
     const char* name = i == 0 ? "stdin" : (i == 1 ? "stdout" : "stderr");
     switch (s.mode) {
@@ -400,6 +422,7 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const L
   plan.preserve_fds = preserve.data();
   plan.n_preserve = preserve.size();
   for (int i = 0; i < 3; ++i) plan.stdio_src[i] = src[i];
+  plan.controlling_tty = spec.pty;
   plan.box_init = out.box_init;
   plan.set_hostname = (ns & SBX_NS_UTS) != 0;
   plan.hostname = box.cfg.hostname.c_str();

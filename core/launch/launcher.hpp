@@ -58,6 +58,7 @@ struct Launched {
   bool box_init = false;  // pidfd names a box init that reports via status_rd
   UniqueFd status_rd;
   UniqueFd stdio[3];  // host ends of SBX_STDIO_PIPE and _CAPTURE streams (CAPTURE: non-blocking)
+  bool pty = false;   // stdio[0] and stdio[1] are (dups of) a pty master
   uint64_t start_ns = 0;
   // The program's RLIMIT_CPU hard limit in seconds (0: none): a SIGKILL
   // after that much CPU time is the kernel enforcing it.

@@ -1,11 +1,13 @@
 #include "core/monitor/process.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@ Process::Process(Launched&& l, ProcessLimits limits, ProcessIo io)
     stdin_captured_ = true;
     stdin_ = std::move(stdio_[0]);
   }
+  if (l.pty && stdin_) pty_ctl_.reset(fcntl(stdin_.get(), F_DUPFD_CLOEXEC, 3));
   for (int i = 0; i < 2; ++i) stacks_[i] = std::move(l.stacks[i]);
   rec_.pid = pid_;
 }
@@ -312,9 +315,29 @@ int Process::write_stdin(const void* data, size_t len, size_t* written, int time
 }
 
 void Process::close_stdin() {
-  std::lock_guard<std::mutex> lk(mu_);
+  std::unique_lock<std::mutex> lk(mu_);
   if (!stdin_captured_) throw Error(SBX_E_STATE, "stdio", 0, "stdin is not captured");
+  if (pty_ctl_) {
+    // Closing the master would hang up the terminal: end the input the way
+    // a terminal user does.
+    lk.unlock();
+    size_t w = 0;
+    write_stdin("\x04", 1, &w, 1000);
+    return;
+  }
   stdin_.reset();
+}
+
+void Process::resize(uint16_t rows, uint16_t cols) {
+  if (rows < 1 || rows > 10000 || cols < 1 || cols > 10000)
+    throw_invalid("pty",
+                  "size " + std::to_string(rows) + "x" + std::to_string(cols) + " is outside 1..10000");
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!pty_ctl_) throw Error(SBX_E_STATE, "pty", 0, "the process is not on a pseudo-terminal");
+  struct winsize ws = {};
+  ws.ws_row = rows;
+  ws.ws_col = cols;
+  if (ioctl(pty_ctl_.get(), TIOCSWINSZ, &ws) < 0) throw_system("pty", "TIOCSWINSZ", errno);
 }
 
 void Process::cancel_timers() {

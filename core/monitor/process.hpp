@@ -94,6 +94,7 @@ class Process : public std::enable_shared_from_this<Process> {
   int read(int stream, void* buf, size_t cap, size_t* n, int timeout_ms);
   int write_stdin(const void* data, size_t len, size_t* written, int timeout_ms);
   void close_stdin();
+  void resize(uint16_t rows, uint16_t cols);
   // Sends SIG to every process of the box: through the box init (a marked
   // SI_QUEUE signal; SIGKILL ends the pid namespace), else the cgroup, else
   // the program alone. Returns false when only the program could be reached.
@@ -164,6 +165,7 @@ class Process : public std::enable_shared_from_this<Process> {
   ProcessIo io_;
   OutStream out_[2];  // stdout, stderr
   UniqueFd stdin_;    // captured stdin (non-blocking write end)
+  UniqueFd pty_ctl_;  // a pty master kept for resizing (sbx_spec_set_pty)
   bool stdin_captured_ = false;
   uint64_t output_total_ = 0;
   bool output_truncated_ = false;

@@ -307,3 +307,70 @@ TEST(Streams, NoCallbackAfterFreeReturns) {
   EXPECT_EQ(state.late.load(), 0);
   s.box.reset();
 }
+
+namespace {
+
+// Reads the pty's output until it contains WANT (or 10 s pass).
+bool read_until(sbx_proc* p, std::string& acc, const std::string& want) {
+  char buf[4096];
+  for (int i = 0; i < 200 && acc.find(want) == std::string::npos; ++i) {
+    size_t n = 0;
+    int rc = sbx_proc_read(p, SBX_STDOUT, buf, sizeof buf, &n, 50, nullptr);
+    if (rc == SBX_OK && n == 0) break;
+    if (rc == SBX_OK) acc.append(buf, n);
+  }
+  return acc.find(want) != std::string::npos;
+}
+
+}  // namespace
+
+TEST(Pty, ControllingTerminalAndResize) {
+  const char* script =
+      "trap 'echo winch $(stty size)' WINCH; "
+      "[ -t 0 ] && [ -t 1 ] && echo tty-yes; "
+      "echo size $(stty size); "
+      "echo ready; "
+      "i=0; while [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done";
+  auto s = start({"/bin/sh", "-c", script}, false, false, false,
+                 [](sbx_spec* spec) { ASSERT_EQ(sbx_spec_set_pty(spec, 24, 80, nullptr), SBX_OK); });
+  ASSERT_TRUE(s.proc);
+  std::string acc;
+  ASSERT_TRUE(read_until(s.proc.get(), acc, "ready")) << acc;
+  EXPECT_NE(acc.find("tty-yes"), std::string::npos) << acc;
+  EXPECT_NE(acc.find("size 24 80"), std::string::npos) << acc;
+  ASSERT_EQ(sbx_proc_resize(s.proc.get(), 30, 100, nullptr), SBX_OK);
+  EXPECT_TRUE(read_until(s.proc.get(), acc, "winch 30 100")) << "the program saw no SIGWINCH: " << acc;
+  sbx_box_kill(s.box.get(), SIGKILL, nullptr);
+}
+
+TEST(Pty, InputIsEchoedAndEofEndsIt) {
+  auto s = start({"/bin/cat"}, false, false, false,
+                 [](sbx_spec* spec) { ASSERT_EQ(sbx_spec_set_pty(spec, 24, 80, nullptr), SBX_OK); });
+  ASSERT_TRUE(s.proc);
+  size_t w = 0;
+  ASSERT_EQ(sbx_proc_write(s.proc.get(), "hi\n", 3, &w, 5000, nullptr), SBX_OK);
+  std::string acc;
+  // The terminal echoes "hi", then cat writes it back: twice, with CRLF.
+  EXPECT_TRUE(read_until(s.proc.get(), acc, "hi\r\nhi\r\n")) << acc;
+  ASSERT_EQ(sbx_proc_close_stdin(s.proc.get(), nullptr), SBX_OK);  // ^D
+  sbx_exit_status st = SBX_EXIT_STATUS_INIT;
+  ASSERT_EQ(sbx_proc_wait(s.proc.get(), 10000, &st, nullptr), SBX_OK);
+  EXPECT_EQ(st.kind, SBX_EXIT_EXITED);
+  EXPECT_EQ(st.code, 0);
+  sbx_error* err = nullptr;
+  EXPECT_EQ(sbx_proc_resize(s.proc.get(), 0, 80, &err), SBX_E_INVALID);
+  sbx_error_free(err);
+}
+
+TEST(Pty, ResizeWithoutPtyIsAStateError) {
+  auto s = start({"/bin/true"}, false, true, false);
+  ASSERT_TRUE(s.proc);
+  sbx_error* err = nullptr;
+  EXPECT_EQ(sbx_proc_resize(s.proc.get(), 10, 10, &err), SBX_E_STATE);
+  sbx_error_free(err);
+  sbx_spec* spec = nullptr;
+  ASSERT_EQ(sbx_spec_new(&spec, nullptr), SBX_OK);
+  EXPECT_EQ(sbx_spec_set_pty(spec, 0, 80, &err), SBX_E_INVALID);
+  sbx_error_free(err);
+  sbx_spec_free(spec);
+}

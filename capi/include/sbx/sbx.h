@@ -401,6 +401,16 @@ SBX_API int sbx_spec_set_exit_callback(sbx_spec* spec, sbx_exit_fn fn, void* use
 enum { SBX_OUTPUT_LIMIT_TRUNCATE = 0, SBX_OUTPUT_LIMIT_KILL = 1 };
 SBX_API int sbx_spec_set_output_limit(sbx_spec* spec, uint64_t max_bytes, int action, sbx_error** err);
 
+/* Runs the program on a pseudo-terminal of ROWS x COLS (both 1..10000): its
+ * stdin, stdout and stderr are the terminal, which is its controlling
+ * terminal (it leads its own session). The host side is the captured
+ * stream API: output (stdout and stderr together, with the terminal's echo
+ * and line discipline) is read as SBX_STDOUT (or goes to the output
+ * callback), input is written with sbx_proc_write; sbx_proc_close_stdin
+ * sends the terminal's end-of-file character (^D); sbx_proc_resize changes
+ * the size and the program gets SIGWINCH. Overrides sbx_spec_set_stdio. */
+SBX_API int sbx_spec_set_pty(sbx_spec* spec, uint16_t rows, uint16_t cols, sbx_error** err);
+
 /* ------------------------------------------------------------------- box */
 
 typedef struct sbx_box sbx_box;
@@ -587,6 +597,9 @@ SBX_API int sbx_proc_write(sbx_proc* proc, const void* data, size_t len, size_t*
                            sbx_error** err);
 /* Closes a captured stdin: the program reads end of file. */
 SBX_API int sbx_proc_close_stdin(sbx_proc* proc, sbx_error** err);
+/* A process on a pseudo-terminal (sbx_spec_set_pty): new size; the kernel
+ * sends SIGWINCH to its foreground process group. SBX_E_STATE otherwise. */
+SBX_API int sbx_proc_resize(sbx_proc* proc, uint16_t rows, uint16_t cols, sbx_error** err);
 
 /* Frees the handle. A process still running is killed (SIGKILL) and reaped
  * first, so nothing outlives its handle; callbacks stop before it returns
