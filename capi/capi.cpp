@@ -585,6 +585,24 @@ SBX_API int sbx_box_kill(sbx_box* box, int sig, sbx_error** err) {
   SBX_CATCH_RETURN(err)
 }
 
+SBX_API int sbx_box_pause(sbx_box* box, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->pause();
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_resume(sbx_box* box, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->resume();
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
 SBX_API int sbx_box_wait(sbx_box* box, int timeout_ms, sbx_exit_status* out, sbx_error** err) {
   SBX_REQUIRE_ARG(box, err, "box");
   SBX_REQUIRE_ARG(out, err, "out");

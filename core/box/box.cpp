@@ -346,6 +346,34 @@ int Box::kill(int sig) {
   return r;
 }
 
+void Box::pause() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (state_ != SBX_BOX_RUNNING || !proc_)
+    throw Error(SBX_E_STATE, "state", 0,
+                std::string("cannot pause: the box is ") + sbx_box_state_name(state_) + " (not running)");
+  auto p = proc_;
+  lk.unlock();
+  if (p->poll_ended() || !p->set_paused(true)) {
+    lk.lock();
+    state_ = SBX_BOX_STOPPED;
+    throw Error(SBX_E_STATE, "state", 0, "cannot pause: the box's process has ended");
+  }
+  lk.lock();
+  state_ = SBX_BOX_PAUSED;
+}
+
+void Box::resume() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (state_ != SBX_BOX_PAUSED || !proc_)
+    throw Error(SBX_E_STATE, "state", 0,
+                std::string("cannot resume: the box is ") + sbx_box_state_name(state_) + " (not paused)");
+  auto p = proc_;
+  lk.unlock();
+  p->set_paused(false);
+  lk.lock();
+  if (state_ == SBX_BOX_PAUSED) state_ = SBX_BOX_RUNNING;
+}
+
 int Box::wait(int timeout_ms, ExitRecord* out) {
   auto p = process();
   if (!p) throw Error(SBX_E_STATE, "state", 0, "the box has no process to wait for");

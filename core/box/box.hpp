@@ -39,6 +39,8 @@ class Box {
 
   std::shared_ptr<Process> spawn(const ProcSpec& spec);
   int kill(int sig);
+  void pause();
+  void resume();
   int wait(int timeout_ms, ExitRecord* out);
   void interrupt();
   sbx_box_state state();

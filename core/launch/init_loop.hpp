@@ -25,11 +25,17 @@ struct InitReport {
 };
 constexpr uint32_t kInitReportMagic = 0x73627831;  // "sbx1"
 
-// A signal queued to the box init (SI_QUEUE from outside the box: si_pid 0)
-// with this value is sent to every process of the box (kill(-1)) instead
-// of to the program only. The host uses it for time limits; a process in
-// the box that forges it can only signal what it could signal anyway.
-constexpr int kTreeSignalCookie = 0x73627874;  // "sbxt"
+// A signal to every process of the box (kill(-1) by the init) instead of to
+// the program only: the host queues kTreeSignalCarrier to the init (SI_QUEUE
+// from outside the box: si_pid 0) with the value (kTreeSignalTag << 8) | SIG.
+// A carrier, because SIGSTOP never reaches a handler or sigtimedwait. The
+// host uses it for time limits and pause; a process in the box that forges
+// it can only signal what it could signal anyway.
+constexpr int kTreeSignalCarrier = SIGUSR2;
+constexpr int kTreeSignalTag = 0x737478;  // "stx"
+constexpr int tree_signal_value(int sig) {
+  return (kTreeSignalTag << 8) | (sig & 0xff);
+}
 
 struct KernelRusage {
   int64_t utime_sec, utime_usec, stime_sec, stime_usec;
@@ -52,7 +58,7 @@ inline void write_report(int fd, int status, const KernelRusage& ru) {
 
 // With every signal blocked: reaps every child (orphans of the box too),
 // forwards every other signal to PROGRAM (or, marked with
-// kTreeSignalCookie, to every process of the box), and when PROGRAM has
+// a tree signal, to every process of the box), and when PROGRAM has
 // ended writes an InitReport to STATUS_FD and exits, which makes the
 // kernel kill whatever is left in the pid namespace.
 [[noreturn]] inline void run_init_loop(pid_t program, int status_fd) {
@@ -74,8 +80,10 @@ inline void write_report(int fd, int status, const KernelRusage& ru) {
       }
       continue;
     }
-    if (si.si_code == SI_QUEUE && si.si_pid == 0 && si.si_value.sival_int == kTreeSignalCookie) {
-      (void)sys::kill(-1, sig);  // every process of the box but this one
+    if (sig == kTreeSignalCarrier && si.si_code == SI_QUEUE && si.si_pid == 0 &&
+        (si.si_value.sival_int >> 8) == kTreeSignalTag) {
+      int target = si.si_value.sival_int & 0xff;
+      if (target >= 1 && target <= 64) (void)sys::kill(-1, target);  // every process of the box but this one
       continue;
     }
     // Forward to the program; if it is already gone the signal is moot.

@@ -378,6 +378,22 @@ bool Process::signal_tree(int sig) {
   }
   // The pidfds stay open as long as this object: a signal can only reach
   // this box, or nothing (ESRCH once it has ended).
+  bool thaw_after = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    thaw_after = sig == SIGKILL && paused_ && !paused_by_stop_;
+  }
+  struct Thaw {
+    bool on;
+    std::shared_ptr<cgroup::BoxCgroup> cg;
+    // A v1-frozen task only dies once thawed (v2 lets fatal signals through).
+    ~Thaw() {
+      if (on && cg) try {
+          cg->thaw();
+        } catch (...) {
+        }
+    }
+  } thaw{thaw_after, cg};
   if (box_init_) {
     if (sig == SIGKILL) {
       // pid 1's end takes the whole pid namespace with it.
@@ -385,12 +401,12 @@ bool Process::signal_tree(int sig) {
     } else {
       siginfo_t info;
       memset(&info, 0, sizeof info);
-      info.si_signo = sig;
+      info.si_signo = launch::kTreeSignalCarrier;
       info.si_code = SI_QUEUE;
       info.si_pid = 0;
       info.si_uid = 0;
-      info.si_value.sival_int = launch::kTreeSignalCookie;
-      syscall(SYS_pidfd_send_signal, signal_target(), sig, &info, 0);
+      info.si_value.sival_int = launch::tree_signal_value(sig);
+      syscall(SYS_pidfd_send_signal, signal_target(), launch::kTreeSignalCarrier, &info, 0);
     }
     return true;
   }
@@ -403,6 +419,29 @@ bool Process::signal_tree(int sig) {
   }
   syscall(SYS_pidfd_send_signal, signal_target(), sig, nullptr, 0);
   return false;
+}
+
+bool Process::set_paused(bool on) {
+  std::shared_ptr<cgroup::BoxCgroup> cg;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!on && !paused_) return true;
+    if (on && (ended_ || reaped_)) return false;
+    cg = limits_.cgroup;
+  }
+  const bool freezer = cg && cg->can_freeze();
+  if (freezer) {
+    if (on)
+      cg->freeze();
+    else
+      cg->thaw();
+  } else {
+    signal_tree(on ? SIGSTOP : SIGCONT);
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  paused_ = on;
+  paused_by_stop_ = on && !freezer;
+  return true;
 }
 
 void Process::on_deadline(uint32_t hit) {
@@ -486,6 +525,12 @@ void Process::terminate() {
   // shim then reaps the box process and exits by itself.)
   syscall(SYS_pidfd_send_signal, signal_target(), SIGKILL, nullptr, 0);
   if (!ended_) sent_signals_ |= 1ull << (SIGKILL - 1);
+  if (paused_ && !paused_by_stop_ && limits_.cgroup) {
+    try {
+      limits_.cgroup->thaw();  // a v1-frozen box would never die
+    } catch (...) {
+    }
+  }
   siginfo_t si{};
   while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | __WALL) < 0) {
     if (errno != EINTR) return;  // nothing left to reap (ECHILD): nothing to leak either
@@ -748,6 +793,12 @@ int Process::kill(int sig) {
     throw_system("kill", "pidfd_send_signal", e);
   }
   if (sig != 0) sent_signals_ |= 1ull << (sig - 1);
+  if (sig == SIGKILL && paused_ && !paused_by_stop_ && limits_.cgroup) {
+    try {
+      limits_.cgroup->thaw();  // a v1-frozen box only dies once thawed
+    } catch (...) {
+    }
+  }
   return SBX_OK;
 }
 

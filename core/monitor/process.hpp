@@ -99,6 +99,9 @@ class Process : public std::enable_shared_from_this<Process> {
   // SI_QUEUE signal; SIGKILL ends the pid namespace), else the cgroup, else
   // the program alone. Returns false when only the program could be reached.
   bool signal_tree(int sig);
+  // Freezes (true) or thaws every process of the box: the cgroup freezer,
+  // else SIGSTOP/SIGCONT to the tree. Returns false if the process has ended.
+  bool set_paused(bool on);
 
   pid_t pid() const { return pid_; }
   int pollfd() const { return pidfd_.get(); }
@@ -136,6 +139,8 @@ class Process : public std::enable_shared_from_this<Process> {
 
   bool box_init_;
   uint64_t cpu_rlimit_hard_s_;
+  bool paused_ = false;       // guarded by mu_
+  bool paused_by_stop_ = false;
   ProcessLimits limits_;
   uint32_t hits_ = 0;  // SBX_HIT_* recorded by the monitor (timeout, CPU time)
   bool have_report_ = false;

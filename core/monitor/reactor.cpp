@@ -1,5 +1,6 @@
 #include "core/monitor/reactor.hpp"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -17,6 +18,14 @@ Reactor& Reactor::instance() {
   // dlclose (its destructor joins the thread). No thread_local anywhere.
   static Reactor r;
   return r;
+}
+
+// fork() in a host whose monitor thread holds the lock would leave the
+// child a lock nobody releases: hold it across every fork of the process
+// (the monitor thread never blocks while holding it).
+Reactor::Reactor() {
+  pthread_atfork([] { Reactor::instance().mu_.lock(); }, [] { Reactor::instance().mu_.unlock(); },
+                 [] { Reactor::instance().mu_.unlock(); });
 }
 
 Reactor::~Reactor() {

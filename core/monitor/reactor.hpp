@@ -41,7 +41,7 @@ class Reactor {
   void cancel(Id id);
   bool on_monitor_thread() const;
 
-  Reactor() = default;
+  Reactor();
   ~Reactor();
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;

@@ -374,3 +374,96 @@ TEST(Pty, ResizeWithoutPtyIsAStateError) {
   sbx_error_free(err);
   sbx_spec_free(spec);
 }
+
+namespace {
+
+sbx_box_state box_state(sbx_box* b) {
+  sbx_box_state st = SBX_BOX_FAILED;
+  sbx_box_state_get(b, &st);
+  return st;
+}
+
+// Everything readable right now (the program keeps writing).
+std::string drain(sbx_proc* p, int wait_ms) {
+  std::string acc;
+  char buf[4096];
+  for (;;) {
+    size_t n = 0;
+    if (sbx_proc_read(p, SBX_STDOUT, buf, sizeof buf, &n, wait_ms, nullptr) != SBX_OK || n == 0) return acc;
+    acc.append(buf, n);
+    wait_ms = 0;
+  }
+}
+
+}  // namespace
+
+TEST(Pause, FreezesTheBoxAndResumes) {
+  auto s =
+      start({"/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done"}, false, true, false);
+  ASSERT_TRUE(s.proc);
+  ASSERT_FALSE(drain(s.proc.get(), 2000).empty()) << "the counter never started";
+  ASSERT_EQ(sbx_box_pause(s.box.get(), nullptr), SBX_OK);
+  EXPECT_EQ(box_state(s.box.get()), SBX_BOX_PAUSED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  drain(s.proc.get(), 0);  // what was written before the pause took effect
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(drain(s.proc.get(), 0), "") << "the box ran while paused";
+  sbx_error* err = nullptr;
+  EXPECT_EQ(sbx_box_pause(s.box.get(), &err), SBX_E_STATE);
+  sbx_error_free(err);
+  ASSERT_EQ(sbx_box_resume(s.box.get(), nullptr), SBX_OK);
+  EXPECT_EQ(box_state(s.box.get()), SBX_BOX_RUNNING);
+  EXPECT_FALSE(drain(s.proc.get(), 2000).empty()) << "no progress after resume";
+  EXPECT_EQ(sbx_box_resume(s.box.get(), &err), SBX_E_STATE);
+  sbx_error_free(err);
+  sbx_box_kill(s.box.get(), SIGKILL, nullptr);
+}
+
+TEST(Pause, KillAndTimeoutEndAPausedBox) {
+  auto s = start({"/bin/sleep", "100"}, false, false, false);
+  ASSERT_TRUE(s.proc);
+  ASSERT_EQ(sbx_box_pause(s.box.get(), nullptr), SBX_OK);
+  ASSERT_EQ(sbx_box_kill(s.box.get(), SIGKILL, nullptr), SBX_OK);
+  sbx_exit_status st = SBX_EXIT_STATUS_INIT;
+  ASSERT_EQ(sbx_proc_wait(s.proc.get(), 10000, &st, nullptr), SBX_OK) << "a paused box did not die";
+  EXPECT_EQ(st.signal, SIGKILL);
+
+  // A time limit fires while paused.
+  BoxOptions o;
+  o.configure = [](sbx_config* c, sbx_error** e) {
+    int rc = sbx_config_set_timeout(c, 300, e);
+    return rc != SBX_OK ? rc : sbx_config_set_kill_grace(c, 200, e);
+  };
+  RunResult res;
+  auto r = start_box(o, {"/bin/sleep", "100"}, {}, &res);
+  ASSERT_TRUE(r) << res.describe();
+  ASSERT_EQ(sbx_box_pause(r->box.get(), nullptr), SBX_OK);
+  sbx_exit_status st2 = SBX_EXIT_STATUS_INIT;
+  ASSERT_EQ(sbx_proc_wait(r->proc.get(), 10000, &st2, nullptr), SBX_OK)
+      << "the timeout did not end a paused box";
+  EXPECT_EQ(st2.reason, SBX_REASON_TIMEOUT);
+
+  // Freeing a paused box returns.
+  auto s2 = start({"/bin/sleep", "100"}, false, false, false);
+  ASSERT_TRUE(s2.proc);
+  ASSERT_EQ(sbx_box_pause(s2.box.get(), nullptr), SBX_OK);
+  s2.proc.reset();
+  s2.box.reset();
+}
+
+TEST(Pause, OnlyARunningBoxPauses) {
+  sbx_config* cfg = nullptr;
+  ASSERT_EQ(sbx_config_new(&cfg, nullptr), SBX_OK);
+  sbx_box* box = nullptr;
+  ASSERT_EQ(sbx_box_create(&box, cfg, nullptr), SBX_OK);
+  sbx_error* err = nullptr;
+  EXPECT_EQ(sbx_box_pause(box, &err), SBX_E_STATE);
+  EXPECT_NE(std::string(sbx_error_message(err)).find("configured"), std::string::npos);
+  sbx_error_free(err);
+  EXPECT_EQ(sbx_box_resume(box, &err), SBX_E_STATE);
+  sbx_error_free(err);
+  EXPECT_EQ(sbx_box_pause(nullptr, &err), SBX_E_INVALID);
+  sbx_error_free(err);
+  sbx_box_free(box);
+  sbx_config_free(cfg);
+}

@@ -421,7 +421,7 @@ typedef enum sbx_box_state {
   SBX_BOX_RUNNING = 1,    /* its process is alive */
   SBX_BOX_STOPPING = 2,   /* reserved for box stop with grace */
   SBX_BOX_STOPPED = 3,    /* its process ended and was reaped */
-  SBX_BOX_PAUSED = 4,     /* reserved for pause/resume */
+  SBX_BOX_PAUSED = 4,     /* frozen by sbx_box_pause */
   SBX_BOX_FAILED = 5      /* setup failed; nothing is left running */
 } sbx_box_state;
 
@@ -454,6 +454,15 @@ SBX_API int sbx_box_spawn(sbx_box* box, const sbx_spec* spec, sbx_proc** out, sb
  * Signal 0 checks that the box is running. Uses the pidfd, never a pid
  * that could have been reused. SBX_E_STATE if nothing is running. */
 SBX_API int sbx_box_kill(sbx_box* box, int sig, sbx_error** err);
+
+/* Pauses every process of a running box (state SBX_BOX_PAUSED): the box's
+ * cgroup freezer (v2 cgroup.freeze or v1 freezer.state), else SIGSTOP to
+ * every process through the box init (SIGCONT on resume; the processes can
+ * see those). The enforcement report's "freeze" row says which. Wall-clock
+ * limits keep counting while paused; killing or freeing a paused box works.
+ * SBX_E_STATE unless running (resume: unless paused). */
+SBX_API int sbx_box_pause(sbx_box* box, sbx_error** err);
+SBX_API int sbx_box_resume(sbx_box* box, sbx_error** err);
 
 /* The enforcement report of a box (available from sbx_box_create on):
  * one entry per limit and security layer, saying whether it is enforced and
