@@ -88,9 +88,10 @@ void Process::stop_callbacks() {
   for (auto id : ids)
     if (id != 0) Reactor::instance().cancel(id);  // waits for a running callback
   std::lock_guard<std::mutex> lk(mu_);
-  // Readers waiting for output must not wait for a stream nobody reads.
+  // No callback of ours runs any more: the fds are closed here (readers
+  // waiting for output must not wait for a stream nobody reads).
   for (auto& o : out_)
-    if (o.captured && !o.eof) {
+    if (o.captured) {
       o.eof = true;
       o.fd.reset();
     }
@@ -146,10 +147,12 @@ void Process::on_readable(int idx) {
         std::lock_guard<std::mutex> lk(mu_);
         w = std::exchange(o.watch, 0);
       }
+      // Whoever takes the watch id removes it and only then closes the fd:
+      // here, or stop_callbacks (which waits for this callback to return).
       if (w != 0) Reactor::instance().cancel(w);  // before the close
       {
         std::lock_guard<std::mutex> lk(mu_);
-        o.fd.reset();
+        if (w != 0) o.fd.reset();
         o.eof = true;
         complete_output_locked();
         io_cv_.notify_all();
