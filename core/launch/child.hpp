@@ -124,7 +124,7 @@ struct ChildPlan {
   size_t n_keep;
   const int* preserve_fds;  // sorted ascending
   size_t n_preserve;
-  int stdio_src[3];  // source fd for 0/1/2 in the program; -1 = /dev/null
+  int stdio_src[3];      // source fd for 0/1/2 in the program; -1 = /dev/null
   bool controlling_tty;  // make stdin (a pty slave) the program's controlling terminal
 
   bool box_init;  // pid namespace: fork the program under a pid-1 init

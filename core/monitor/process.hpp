@@ -139,7 +139,7 @@ class Process : public std::enable_shared_from_this<Process> {
 
   bool box_init_;
   uint64_t cpu_rlimit_hard_s_;
-  bool paused_ = false;       // guarded by mu_
+  bool paused_ = false;  // guarded by mu_
   bool paused_by_stop_ = false;
   ProcessLimits limits_;
   uint32_t hits_ = 0;  // SBX_HIT_* recorded by the monitor (timeout, CPU time)

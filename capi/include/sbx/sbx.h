@@ -280,11 +280,7 @@ SBX_API int sbx_config_add_seccomp_rule(sbx_config* cfg, const char* syscall, sb
  * FLAGS: SBX_LANDLOCK_OFF, or SBX_LANDLOCK_ON (the default) optionally with
  * SBX_LANDLOCK_ALLOW_TCP, which leaves TCP alone so that programs can use
  * TCP on the loopback of the box's own network namespace. */
-enum {
-  SBX_LANDLOCK_OFF = 0u,
-  SBX_LANDLOCK_ON = 1u << 0,
-  SBX_LANDLOCK_ALLOW_TCP = 1u << 1
-};
+enum { SBX_LANDLOCK_OFF = 0u, SBX_LANDLOCK_ON = 1u << 0, SBX_LANDLOCK_ALLOW_TCP = 1u << 1 };
 SBX_API int sbx_config_set_landlock(sbx_config* cfg, unsigned flags, sbx_error** err);
 /* Grants capability NAME ("CAP_NET_BIND_SERVICE" or "net_bind_service") to
  * the box's processes (permitted, effective, inheritable, ambient; kept in

@@ -1,9 +1,9 @@
 /* bpf(BPF_MAP_CREATE) of a one-element array map. Layers:
  * kernel.unprivileged_bpf_disabled (EPERM), caps, seccomp (EPERM). */
 #define TECH "bpf_map_create"
-#include "escape.h"
-
 #include <linux/bpf.h>
+
+#include "escape.h"
 
 int main(void) {
   union bpf_attr attr;

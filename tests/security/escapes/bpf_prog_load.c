@@ -3,10 +3,10 @@
  * kernel.unprivileged_bpf_disabled (EPERM), caps (CAP_BPF is checked in the
  * initial user namespace), seccomp (EPERM). */
 #define TECH "bpf_prog_load"
-#include "escape.h"
-
 #include <linux/bpf.h>
 #include <stdint.h>
+
+#include "escape.h"
 
 int main(void) {
   struct bpf_insn insns[2];

@@ -3,10 +3,10 @@
  * cap_last_cap (so no execve can regain any), and no ambient capability is
  * raised. Layers: caps. */
 #define TECH "capabilities"
-#include "escape.h"
-
 #include <linux/capability.h>
 #include <sys/prctl.h>
+
+#include "escape.h"
 
 int main(void) {
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -16,7 +16,8 @@ int main(void) {
   for (int i = 0; i < 2; i++) {
     if (data[i].effective || data[i].permitted || data[i].inheritable)
       escaped("capget: effective %08x%08x permitted %08x%08x inheritable %08x%08x", data[1].effective,
-              data[0].effective, data[1].permitted, data[0].permitted, data[1].inheritable, data[0].inheritable);
+              data[0].effective, data[1].permitted, data[0].permitted, data[1].inheritable,
+              data[0].inheritable);
   }
   int last = 40;
   char buf[32];

@@ -3,14 +3,14 @@
  * v2) must fail, and no cgroupfs may be visible. Layers: caps (EPERM),
  * no /sys (mounts), seccomp (EPERM). */
 #define TECH "cgroup_mount"
-#include "escape.h"
-
 #include <sys/mount.h>
+
+#include "escape.h"
 
 int main(void) {
   struct esc_log log = {0};
   struct stat st;
-  const char *visible[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/memory/release_agent"};
+  const char* visible[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/memory/release_agent"};
   for (size_t i = 0; i < 2; i++) {
     if (stat(visible[i], &st) == 0) {
       int fd = open(visible[i], O_WRONLY | O_CLOEXEC);
@@ -21,7 +21,7 @@ int main(void) {
   char dir[64];
   snprintf(dir, sizeof dir, "/dev/shm/sbx-cg-%d", (int)getpid());
   if (mkdir(dir, 0700) != 0) setup_error("mkdir %s: %s", dir, errname(errno));
-  const char *types[][2] = {{"cgroup", "rdma"}, {"cgroup", "none,name=sbxescape"}, {"cgroup2", NULL}};
+  const char* types[][2] = {{"cgroup", "rdma"}, {"cgroup", "none,name=sbxescape"}, {"cgroup2", NULL}};
   for (size_t i = 0; i < 3; i++) {
     if (mount("cgroup", dir, types[i][0], 0, types[i][1]) == 0) {
       umount2(dir, MNT_DETACH);

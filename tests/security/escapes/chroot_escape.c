@@ -20,11 +20,12 @@ int main(void) {
   for (int i = 0; i < 64; i++) {
     if (chdir("..") != 0) break;
   }
-  if (chroot(".") != 0) escaped("chroot(/usr) succeeded (CAP_SYS_CHROOT held); chroot(.) then: %s", errname(errno));
+  if (chroot(".") != 0)
+    escaped("chroot(/usr) succeeded (CAP_SYS_CHROOT held); chroot(.) then: %s", errname(errno));
   struct stat st;
   if (stat("/", &st) != 0) escaped("chroot succeeded; stat / then: %s", errname(errno));
   if (st.st_dev != boxroot.st_dev || st.st_ino != boxroot.st_ino)
-    escaped("chroot + fchdir + \"..\" reached a root outside the box (dev %lu ino %lu)", (unsigned long)st.st_dev,
-            (unsigned long)st.st_ino);
+    escaped("chroot + fchdir + \"..\" reached a root outside the box (dev %lu ino %lu)",
+            (unsigned long)st.st_dev, (unsigned long)st.st_ino);
   escaped("chroot(2) is allowed (CAP_SYS_CHROOT held); the walk only reached the box's own root");
 }

@@ -3,10 +3,10 @@
  * step the clock by microseconds. Layers: caps (CAP_SYS_TIME, EPERM),
  * seccomp (EPERM). */
 #define TECH "clock_settime"
-#include "escape.h"
-
 #include <sys/time.h>
 #include <time.h>
+
+#include "escape.h"
 
 int main(void) {
   struct esc_log log = {0};

@@ -3,13 +3,13 @@
  * ENOSYS (libc falls back to clone, whose flags are filtered).
  * Layers: seccomp (ENOSYS). */
 #define TECH "clone3_newuser"
-#include "escape.h"
-
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/wait.h>
+
+#include "escape.h"
 
 #ifndef SYS_clone3
 #define SYS_clone3 435
@@ -33,6 +33,7 @@ int main(void) {
             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
   }
   int e = errno;
-  if (!errno_in(e, ENOSYS, EPERM, EACCES, ENOSPC, 0)) setup_error("clone3(CLONE_NEWUSER): unexpected %s", errname(e));
+  if (!errno_in(e, ENOSYS, EPERM, EACCES, ENOSPC, 0))
+    setup_error("clone3(CLONE_NEWUSER): unexpected %s", errname(e));
   blocked("clone3(CLONE_NEWUSER): %s", errname(e));
 }

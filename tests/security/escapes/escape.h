@@ -44,34 +44,32 @@
 #define ESC_UNUSED __attribute__((unused))
 
 /* The symbolic name of an errno value ("EPERM"), or "errno N". */
-static ESC_UNUSED const char *errname(int e) {
+static ESC_UNUSED const char* errname(int e) {
   static char buf[32];
   switch (e) {
 #define ESC_E(x) \
   case x:        \
     return #x;
     ESC_E(EPERM)
-    ESC_E(ENOENT) ESC_E(ESRCH) ESC_E(EINTR) ESC_E(EIO) ESC_E(ENXIO) ESC_E(E2BIG)
-    ESC_E(ENOEXEC) ESC_E(EBADF) ESC_E(ECHILD) ESC_E(EAGAIN) ESC_E(ENOMEM)
-    ESC_E(EACCES) ESC_E(EFAULT) ESC_E(EBUSY) ESC_E(EEXIST) ESC_E(EXDEV)
-    ESC_E(ENODEV) ESC_E(ENOTDIR) ESC_E(EISDIR) ESC_E(EINVAL) ESC_E(ENFILE)
-    ESC_E(EMFILE) ESC_E(ENOTTY) ESC_E(ETXTBSY) ESC_E(EFBIG) ESC_E(ENOSPC)
-    ESC_E(ESPIPE) ESC_E(EROFS) ESC_E(EMLINK) ESC_E(EPIPE) ESC_E(ERANGE)
-    ESC_E(ENAMETOOLONG) ESC_E(ENOSYS) ESC_E(ENOTEMPTY) ESC_E(ELOOP)
-    ESC_E(ENOTSUP) ESC_E(EAFNOSUPPORT) ESC_E(EADDRINUSE) ESC_E(EADDRNOTAVAIL)
-    ESC_E(ENETDOWN) ESC_E(ENETUNREACH) ESC_E(ECONNREFUSED) ESC_E(ECONNRESET)
-    ESC_E(ETIMEDOUT) ESC_E(EHOSTUNREACH) ESC_E(EDQUOT) ESC_E(ENOKEY)
-    ESC_E(EKEYREVOKED) ESC_E(ESTALE) ESC_E(EPROTONOSUPPORT) ESC_E(EOVERFLOW)
-    ESC_E(ENOPKG)
+    ESC_E(ENOENT)
+    ESC_E(ESRCH) ESC_E(EINTR) ESC_E(EIO) ESC_E(ENXIO) ESC_E(E2BIG) ESC_E(ENOEXEC) ESC_E(EBADF) ESC_E(ECHILD)
+        ESC_E(EAGAIN) ESC_E(ENOMEM) ESC_E(EACCES) ESC_E(EFAULT) ESC_E(EBUSY) ESC_E(EEXIST) ESC_E(EXDEV)
+            ESC_E(ENODEV) ESC_E(ENOTDIR) ESC_E(EISDIR) ESC_E(EINVAL) ESC_E(ENFILE) ESC_E(EMFILE) ESC_E(ENOTTY)
+                ESC_E(ETXTBSY) ESC_E(EFBIG) ESC_E(ENOSPC) ESC_E(ESPIPE) ESC_E(EROFS) ESC_E(EMLINK)
+                    ESC_E(EPIPE) ESC_E(ERANGE) ESC_E(ENAMETOOLONG) ESC_E(ENOSYS) ESC_E(ENOTEMPTY) ESC_E(ELOOP)
+                        ESC_E(ENOTSUP) ESC_E(EAFNOSUPPORT) ESC_E(EADDRINUSE) ESC_E(EADDRNOTAVAIL)
+                            ESC_E(ENETDOWN) ESC_E(ENETUNREACH) ESC_E(ECONNREFUSED) ESC_E(ECONNRESET)
+                                ESC_E(ETIMEDOUT) ESC_E(EHOSTUNREACH) ESC_E(EDQUOT) ESC_E(ENOKEY)
+                                    ESC_E(EKEYREVOKED) ESC_E(ESTALE) ESC_E(EPROTONOSUPPORT) ESC_E(EOVERFLOW)
+                                        ESC_E(ENOPKG)
 #undef ESC_E
-    default:
-      snprintf(buf, sizeof buf, "errno %d", e);
-      return buf;
+                                            default : snprintf(buf, sizeof buf, "errno %d", e);
+    return buf;
   }
 }
 
-static ESC_PRINTF(2, 0) ESC_NORETURN void esc_verdict(int code, const char *word, const char *fmt,
-                                                      va_list ap) {
+static ESC_PRINTF(2, 0) ESC_NORETURN
+    void esc_verdict(int code, const char* word, const char* fmt, va_list ap) {
   printf("%s %s: ", word, TECH);
   vprintf(fmt, ap);
   printf("\n");
@@ -80,28 +78,28 @@ static ESC_PRINTF(2, 0) ESC_NORETURN void esc_verdict(int code, const char *word
 }
 
 /* The attempt was refused. */
-static ESC_UNUSED ESC_PRINTF(1, 2) ESC_NORETURN void blocked(const char *fmt, ...) {
+static ESC_UNUSED ESC_PRINTF(1, 2) ESC_NORETURN void blocked(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   esc_verdict(0, "BLOCKED", fmt, ap);
 }
 
 /* The attempt succeeded: the box let something out. */
-static ESC_UNUSED ESC_PRINTF(1, 2) ESC_NORETURN void escaped(const char *fmt, ...) {
+static ESC_UNUSED ESC_PRINTF(1, 2) ESC_NORETURN void escaped(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   esc_verdict(1, "ESCAPED", fmt, ap);
 }
 
 /* The test could not do what it is meant to do (not a verdict on sbx). */
-static ESC_UNUSED ESC_PRINTF(1, 2) ESC_NORETURN void setup_error(const char *fmt, ...) {
+static ESC_UNUSED ESC_PRINTF(1, 2) ESC_NORETURN void setup_error(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   esc_verdict(2, "SETUP", fmt, ap);
 }
 
 /* A diagnostic line on stderr. */
-static ESC_UNUSED ESC_PRINTF(1, 2) void note(const char *fmt, ...) {
+static ESC_UNUSED ESC_PRINTF(1, 2) void note(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fprintf(stderr, "# %s: ", TECH);
@@ -111,7 +109,7 @@ static ESC_UNUSED ESC_PRINTF(1, 2) void note(const char *fmt, ...) {
 }
 
 /* For the kill-type programs: announce the attempt before making it. */
-static ESC_UNUSED ESC_PRINTF(1, 2) void attempt(const char *fmt, ...) {
+static ESC_UNUSED ESC_PRINTF(1, 2) void attempt(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   printf("ATTEMPT %s: ", TECH);
@@ -140,7 +138,7 @@ struct esc_log {
   size_t len;
 };
 
-static ESC_UNUSED ESC_PRINTF(2, 3) void esc_logf(struct esc_log *l, const char *fmt, ...) {
+static ESC_UNUSED ESC_PRINTF(2, 3) void esc_logf(struct esc_log* l, const char* fmt, ...) {
   va_list ap;
   if (l->len >= sizeof l->text - 1) return;
   if (l->len > 0) {
@@ -156,14 +154,14 @@ static ESC_UNUSED ESC_PRINTF(2, 3) void esc_logf(struct esc_log *l, const char *
 }
 
 /* A required environment variable set by the harness, or a SETUP verdict. */
-static ESC_UNUSED const char *need_env(const char *name) {
-  const char *v = getenv(name);
+static ESC_UNUSED const char* need_env(const char* name) {
+  const char* v = getenv(name);
   if (v == NULL || *v == '\0') setup_error("%s is not set (run me through escape_test.sh)", name);
   return v;
 }
 
 /* Reads a small file (first line, newline stripped) into buf; -1 + errno on failure. */
-static ESC_UNUSED int read_line(const char *path, char *buf, size_t size) {
+static ESC_UNUSED int read_line(const char* path, char* buf, size_t size) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   ssize_t n = read(fd, buf, size - 1);
@@ -174,7 +172,7 @@ static ESC_UNUSED int read_line(const char *path, char *buf, size_t size) {
     return -1;
   }
   buf[n] = '\0';
-  char *nl = strchr(buf, '\n');
+  char* nl = strchr(buf, '\n');
   if (nl != NULL) *nl = '\0';
   return 0;
 }

@@ -2,9 +2,9 @@
  * open_tree(OPEN_TREE_CLONE) to copy a mount. Each needs CAP_SYS_ADMIN over
  * the mount namespace. Layers: caps (EPERM), seccomp (EPERM). */
 #define TECH "fsopen_fsmount"
-#include "escape.h"
-
 #include <linux/mount.h>
+
+#include "escape.h"
 
 #ifndef SYS_fsopen
 #define SYS_fsopen 430
@@ -32,7 +32,7 @@ int main(void) {
   struct esc_log log = {0};
   int fs = (int)syscall(SYS_fsopen, "tmpfs", 0);
   if (fs >= 0) {
-    const char *what = "fsopen(tmpfs) succeeded";
+    const char* what = "fsopen(tmpfs) succeeded";
     if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
       int mnt = (int)syscall(SYS_fsmount, fs, 0, 0);
       if (mnt >= 0) {
@@ -53,7 +53,8 @@ int main(void) {
     escaped("open_tree(/usr, OPEN_TREE_CLONE) cloned a mount");
   }
   e = errno;
-  if (!errno_in(e, EPERM, EACCES, 0)) escaped("open_tree(OPEN_TREE_CLONE): %s - the privilege check passed", errname(e));
+  if (!errno_in(e, EPERM, EACCES, 0))
+    escaped("open_tree(OPEN_TREE_CLONE): %s - the privilege check passed", errname(e));
   esc_logf(&log, "open_tree(OPEN_TREE_CLONE): %s", errname(e));
   blocked("%s", log.text);
 }

@@ -7,7 +7,7 @@
 
 int main(void) {
   struct esc_log log = {0};
-  const char *secret = need_env("SBX_SEC_SECRET");
+  const char* secret = need_env("SBX_SEC_SECRET");
   char paths[3][1024];
   snprintf(paths[0], sizeof paths[0], "%s", secret);
   snprintf(paths[1], sizeof paths[1], "/proc/self/root%s", secret);

@@ -4,9 +4,9 @@
  * Every fd above 2 must be closed in the box, and the init's fds must not be
  * reachable through /proc/1/fd. Layers: fd hygiene (close_range), dumpability. */
 #define TECH "inherited_fds"
-#include "escape.h"
-
 #include <dirent.h>
+
+#include "escape.h"
 
 int main(void) {
   struct esc_log log = {0};
@@ -23,10 +23,10 @@ int main(void) {
     esc_logf(&log, "fcntl(%d, F_GETFD): EBADF", wanted[i]);
   }
   // Any other descriptor above stderr (the directory stream opened below is ours).
-  DIR *d = opendir("/proc/self/fd");
+  DIR* d = opendir("/proc/self/fd");
   if (d == NULL) setup_error("opendir /proc/self/fd: %s", errname(errno));
   int own = dirfd(d);
-  struct dirent *de;
+  struct dirent* de;
   while ((de = readdir(d)) != NULL) {
     if (de->d_name[0] == '.') continue;
     int fd = atoi(de->d_name);

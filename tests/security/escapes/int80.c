@@ -5,9 +5,9 @@
  * i386 getpid (20), harmless if it runs. If this program prints a verdict at
  * all, the process was not killed. Layers: seccomp (arch check -> kill). */
 #define TECH "int80"
-#include "escape.h"
-
 #include <sys/resource.h>
+
+#include "escape.h"
 
 int main(void) {
 #if defined(__x86_64__)

@@ -4,9 +4,9 @@
  * io_uring_setup/enter/register. Layers: seccomp (EPERM); the host's
  * kernel.io_uring_disabled. */
 #define TECH "io_uring_setup"
-#include "escape.h"
-
 #include <linux/io_uring.h>
+
+#include "escape.h"
 
 #ifndef SYS_io_uring_setup
 #define SYS_io_uring_setup 425

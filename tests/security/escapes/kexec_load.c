@@ -11,12 +11,14 @@ int main(void) {
   long r = syscall(SYS_kexec_load, 0UL, 17UL /* > KEXEC_SEGMENT_MAX */, NULL, 0UL);
   int e = errno;
   if (r == 0) escaped("kexec_load returned 0");
-  if (!errno_in(e, EPERM, EACCES, ENOSYS, 0)) escaped("kexec_load: %s - the privilege check passed", errname(e));
+  if (!errno_in(e, EPERM, EACCES, ENOSYS, 0))
+    escaped("kexec_load: %s - the privilege check passed", errname(e));
   esc_logf(&log, "kexec_load: %s%s", errname(e), e == ENOSYS ? " (kernel without kexec)" : "");
   r = syscall(SYS_kexec_file_load, -1, -1, 0UL, "", 0x80000000UL /* invalid flag */);
   e = errno;
   if (r == 0) escaped("kexec_file_load returned 0");
-  if (!errno_in(e, EPERM, EACCES, ENOSYS, 0)) escaped("kexec_file_load: %s - the privilege check passed", errname(e));
+  if (!errno_in(e, EPERM, EACCES, ENOSYS, 0))
+    escaped("kexec_file_load: %s - the privilege check passed", errname(e));
   esc_logf(&log, "kexec_file_load: %s", errname(e));
   blocked("%s", log.text);
 }

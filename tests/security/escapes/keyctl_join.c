@@ -3,9 +3,9 @@
  * user keyring outlives the box); the default profile refuses keyctl,
  * add_key and request_key. Layers: seccomp (EPERM). */
 #define TECH "keyctl_join"
-#include "escape.h"
-
 #include <linux/keyctl.h>
+
+#include "escape.h"
 
 int main(void) {
   long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);

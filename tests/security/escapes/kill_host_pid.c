@@ -4,20 +4,23 @@
  * box processes. Only signal 0 (an existence/permission probe) is ever sent.
  * Layers: pid namespace (ESRCH). */
 #define TECH "kill_host_pid"
-#include "escape.h"
-
 #include <signal.h>
 
+#include "escape.h"
+
 int main(void) {
-  const char *s = need_env("SBX_SEC_HOSTPID");
+  const char* s = need_env("SBX_SEC_HOSTPID");
   pid_t host = (pid_t)atol(s);
   if (host <= 1) setup_error("bad SBX_SEC_HOSTPID '%s'", s);
   if (getpid() == host) setup_error("our pid equals the host pid %d: no pid namespace?", (int)host);
-  if (kill(host, 0) == 0) escaped("kill(%d, 0) succeeded: the host process is visible and signalable", (int)host);
+  if (kill(host, 0) == 0)
+    escaped("kill(%d, 0) succeeded: the host process is visible and signalable", (int)host);
   int e = errno;
-  if (e == EPERM) escaped("kill(%d, 0): EPERM - the host process is visible (only the permission check stopped it)", (int)host);
+  if (e == EPERM)
+    escaped("kill(%d, 0): EPERM - the host process is visible (only the permission check stopped it)",
+            (int)host);
   if (e != ESRCH) setup_error("kill(%d, 0): unexpected %s", (int)host, errname(e));
-  const char *minus1;
+  const char* minus1;
   if (kill(-1, 0) == 0)
     minus1 = "kill(-1, 0) reaches other processes of the box";  // not the host: getpid() is small
   else

@@ -4,9 +4,9 @@
  * the read-only /dev. Layers: minimal /dev (ENOENT), caps / user namespace
  * (EPERM), nodev mounts, read-only /dev (EROFS). */
 #define TECH "mknod_devmem"
-#include "escape.h"
-
 #include <sys/sysmacros.h>
+
+#include "escape.h"
 
 int main(void) {
   struct esc_log log = {0};
@@ -18,7 +18,7 @@ int main(void) {
 
   char node[64];
   snprintf(node, sizeof node, "/dev/shm/sbx-mem-%d", (int)getpid());
-  const char *places[] = {node, "/dev/sbx-mem"};
+  const char* places[] = {node, "/dev/sbx-mem"};
   for (size_t i = 0; i < 2; i++) {
     if (mknod(places[i], S_IFCHR | 0600, makedev(1, 1)) == 0) {
       fd = open(places[i], O_RDONLY | O_CLOEXEC);

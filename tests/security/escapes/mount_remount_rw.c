@@ -2,14 +2,14 @@
  * writable: MS_REMOUNT|MS_BIND without MS_RDONLY. Layers: caps (EPERM),
  * locked mount flags in a less privileged mount namespace, seccomp (EPERM). */
 #define TECH "mount_remount_rw"
-#include "escape.h"
-
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
+#include "escape.h"
+
 int main(void) {
   struct esc_log log = {0};
-  const char *targets[] = {"/usr", "/ro", "/"};
+  const char* targets[] = {"/usr", "/ro", "/"};
   for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
     struct statvfs sv;
     if (statvfs(targets[i], &sv) != 0) setup_error("statvfs(%s): %s", targets[i], errname(errno));
@@ -20,7 +20,8 @@ int main(void) {
       escaped("mount(MS_REMOUNT|MS_BIND, %s) succeeded (still read-only)", targets[i]);
     }
     int e = errno;
-    if (!errno_in(e, EPERM, EACCES, 0)) escaped("remount %s: %s - the privilege check passed", targets[i], errname(e));
+    if (!errno_in(e, EPERM, EACCES, 0))
+      escaped("remount %s: %s - the privilege check passed", targets[i], errname(e));
     esc_logf(&log, "remount rw %s: %s", targets[i], errname(e));
   }
   blocked("%s", log.text);

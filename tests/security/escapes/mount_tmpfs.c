@@ -3,13 +3,13 @@
  * comes before any argument check, so an errno other than EPERM means it
  * passed. Layers: caps (EPERM), seccomp (EPERM). */
 #define TECH "mount_tmpfs"
-#include "escape.h"
-
 #include <sys/mount.h>
+
+#include "escape.h"
 
 int main(void) {
   struct esc_log log = {0};
-  const char *targets[] = {"/", "/usr", "/proc"};
+  const char* targets[] = {"/", "/usr", "/proc"};
   for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
     if (mount("sbx-escape", targets[i], "tmpfs", 0, "size=64k") == 0) {
       umount2(targets[i], MNT_DETACH);

@@ -2,9 +2,9 @@
  * file capabilities are ignored) and cannot be cleared (PR_SET_NO_NEW_PRIVS
  * with 0 -> EINVAL). Layers: NNP. */
 #define TECH "no_new_privs"
-#include "escape.h"
-
 #include <sys/prctl.h>
+
+#include "escape.h"
 
 int main(void) {
   int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);

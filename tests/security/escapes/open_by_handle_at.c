@@ -5,9 +5,9 @@
  * whole root directory. Needs CAP_DAC_READ_SEARCH; on the default profile's
  * deny list. Layers: caps (EPERM), seccomp (EPERM). */
 #define TECH "open_by_handle_at"
-#include "escape.h"
-
 #include <dirent.h>
+
+#include "escape.h"
 
 struct esc_handle {
   unsigned int handle_bytes;
@@ -47,8 +47,8 @@ int main(void) {
   int fd = (int)syscall(SYS_open_by_handle_at, mount_fd, &h, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
     char names[256] = "";
-    DIR *d = fdopendir(fd);
-    struct dirent *de;
+    DIR* d = fdopendir(fd);
+    struct dirent* de;
     size_t len = 0;
     while (d != NULL && (de = readdir(d)) != NULL && len < sizeof names - 40) {
       if (de->d_name[0] == '.') continue;

@@ -3,9 +3,9 @@
  * allows. perf has a long history of kernel bugs and side channels; the
  * default profile refuses it. Layers: seccomp (EPERM); perf_event_paranoid. */
 #define TECH "perf_event_open"
-#include "escape.h"
-
 #include <linux/perf_event.h>
+
+#include "escape.h"
 
 int main(void) {
   struct perf_event_attr attr;

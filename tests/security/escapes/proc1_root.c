@@ -4,20 +4,20 @@
  * (SBX_SEC_SECRET) must not be reachable through it.
  * Layers: pid namespace, dumpability (EACCES), mount namespace. */
 #define TECH "proc1_root"
-#include "escape.h"
-
 #include <ctype.h>
 #include <dirent.h>
 
+#include "escape.h"
+
 int main(void) {
   struct esc_log log = {0};
-  const char *secret = need_env("SBX_SEC_SECRET");
+  const char* secret = need_env("SBX_SEC_SECRET");
   struct stat boxroot;
   if (stat("/", &boxroot) != 0) setup_error("stat /: %s", errname(errno));
-  DIR *d = opendir("/proc");
+  DIR* d = opendir("/proc");
   if (d == NULL) setup_error("opendir /proc: %s", errname(errno));
   int checked = 0;
-  struct dirent *de;
+  struct dirent* de;
   pid_t self = getpid();
   while ((de = readdir(d)) != NULL) {
     if (!isdigit((unsigned char)de->d_name[0]) || atoi(de->d_name) == self) continue;

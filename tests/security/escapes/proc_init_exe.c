@@ -11,7 +11,8 @@ int main(void) {
   int fd = open("/proc/1/exe", O_WRONLY | O_CLOEXEC);
   if (fd >= 0) escaped("opened /proc/1/exe for writing");
   int e = errno;
-  if (!errno_in(e, EACCES, EPERM, ETXTBSY, EROFS, 0)) setup_error("open /proc/1/exe: unexpected %s", errname(e));
+  if (!errno_in(e, EACCES, EPERM, ETXTBSY, EROFS, 0))
+    setup_error("open /proc/1/exe: unexpected %s", errname(e));
   esc_logf(&log, "open(/proc/1/exe, O_WRONLY): %s", errname(e));
 
   int path = open("/proc/1/exe", O_PATH | O_CLOEXEC);
@@ -33,7 +34,8 @@ int main(void) {
   fd = open("/proc/self/exe", O_WRONLY | O_CLOEXEC);
   if (fd >= 0) escaped("opened /proc/self/exe for writing");
   e = errno;
-  if (!errno_in(e, EACCES, EPERM, ETXTBSY, EROFS, 0)) setup_error("open /proc/self/exe: unexpected %s", errname(e));
+  if (!errno_in(e, EACCES, EPERM, ETXTBSY, EROFS, 0))
+    setup_error("open /proc/self/exe: unexpected %s", errname(e));
   esc_logf(&log, "open(/proc/self/exe, O_WRONLY): %s", errname(e));
   blocked("%s", log.text);
 }

@@ -10,9 +10,9 @@
 
 int main(void) {
   struct esc_log log = {0};
-  const char *files[] = {"/proc/sys/kernel/core_pattern", "/proc/sys/kernel/sysrq",
+  const char* files[] = {"/proc/sys/kernel/core_pattern",  "/proc/sys/kernel/sysrq",
                          "/proc/sys/vm/overcommit_memory", "/proc/sys/kernel/hostname",
-                         "/proc/sys/kernel/modprobe", "/proc/sys/fs/suid_dumpable"};
+                         "/proc/sys/kernel/modprobe",      "/proc/sys/fs/suid_dumpable"};
   int tried = 0;
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     int fd = open(files[i], O_WRONLY | O_CLOEXEC);

@@ -4,9 +4,9 @@
  * (only the address was wrong), so it counts as an escape.
  * Layers: dumpability (EPERM), seccomp (EPERM). */
 #define TECH "process_vm_init"
-#include "escape.h"
-
 #include <sys/uio.h>
+
+#include "escape.h"
 
 int main(void) {
   struct esc_log log = {0};
@@ -15,7 +15,7 @@ int main(void) {
   // (vm.mmap_min_addr): the permission check comes before any copy, and even
   // a granted write cannot change anything in the init.
   struct iovec local = {buf, sizeof buf};
-  struct iovec remote = {(void *)0x1000, sizeof buf};
+  struct iovec remote = {(void*)0x1000, sizeof buf};
   ssize_t n = process_vm_readv(1, &local, 1, &remote, 1, 0);
   if (n >= 0) escaped("process_vm_readv(pid 1) read %zd bytes", n);
   int e = errno;

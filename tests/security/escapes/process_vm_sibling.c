@@ -2,11 +2,11 @@
  * dumpable): the kernel allows it; the default seccomp profile must refuse
  * the process_vm_* family (EPERM). Layers: seccomp. */
 #define TECH "process_vm_sibling"
-#include "escape.h"
-
 #include <signal.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+
+#include "escape.h"
 
 static volatile char secret[32] = "sibling-secret-4711";
 
@@ -20,7 +20,7 @@ int main(void) {
   char buf[sizeof secret];
   memset(buf, 0, sizeof buf);
   struct iovec local = {buf, sizeof buf};
-  struct iovec remote = {(void *)secret, sizeof secret};
+  struct iovec remote = {(void*)secret, sizeof secret};
   ssize_t n = process_vm_readv(child, &local, 1, &remote, 1, 0);
   int e = errno;
   kill(child, SIGKILL);

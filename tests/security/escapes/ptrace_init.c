@@ -3,9 +3,9 @@
  * default profile's deny list. Layers: dumpability / ptrace access (EPERM),
  * seccomp (EPERM). */
 #define TECH "ptrace_init"
-#include "escape.h"
-
 #include <sys/ptrace.h>
+
+#include "escape.h"
 
 int main(void) {
   struct esc_log log = {0};

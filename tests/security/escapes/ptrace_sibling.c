@@ -3,11 +3,11 @@
  * profile (ptrace -> EPERM) stops it. Tracing is a classic way to hijack a
  * more trusted process and to bypass seccomp itself on old kernels. */
 #define TECH "ptrace_sibling"
-#include "escape.h"
-
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+
+#include "escape.h"
 
 int main(void) {
   pid_t target = fork();
@@ -41,6 +41,7 @@ int main(void) {
   waitpid(target, NULL, 0);
   if (n != (ssize_t)sizeof result) setup_error("the tracer process did not report");
   if (result[0] == 1) escaped("PTRACE_ATTACH of sibling pid %d succeeded", (int)target);
-  if (!errno_in(result[1], EPERM, EACCES, 0)) setup_error("PTRACE_ATTACH sibling: unexpected %s", errname(result[1]));
+  if (!errno_in(result[1], EPERM, EACCES, 0))
+    setup_error("PTRACE_ATTACH sibling: unexpected %s", errname(result[1]));
   blocked("PTRACE_ATTACH of sibling pid %d: %s", (int)target, errname(result[1]));
 }

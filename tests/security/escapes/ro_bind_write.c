@@ -10,7 +10,8 @@ int main(void) {
   struct esc_log log = {0};
   struct stat st;
   if (stat("/ro/file", &st) != 0) setup_error("stat /ro/file: %s", errname(errno));
-  if ((st.st_mode & 0666) != 0666) setup_error("/ro/file has mode %o, expected 0666", (unsigned)st.st_mode & 07777);
+  if ((st.st_mode & 0666) != 0666)
+    setup_error("/ro/file has mode %o, expected 0666", (unsigned)st.st_mode & 07777);
   int fd = open("/ro/file", O_WRONLY | O_CLOEXEC);
   if (fd >= 0) escaped("opened /ro/file for writing");
   int e = errno;

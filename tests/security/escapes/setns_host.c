@@ -5,12 +5,12 @@
  * numbers (SBX_SEC_HOSTNS="type:ino ...") and its own pid (SBX_SEC_HOSTPID).
  * Layers: namespaces, mounts (no host /proc, no nsfs), caps + seccomp for setns. */
 #define TECH "setns_host"
-#include "escape.h"
-
 #include <dirent.h>
 #include <sched.h>
 
-static void try_setns_path(const char *path, struct esc_log *log) {
+#include "escape.h"
+
+static void try_setns_path(const char* path, struct esc_log* log) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     esc_logf(log, "open %s: %s", path, errname(errno));
@@ -23,15 +23,15 @@ static void try_setns_path(const char *path, struct esc_log *log) {
 
 int main(void) {
   struct esc_log log = {0};
-  const char *hostns = need_env("SBX_SEC_HOSTNS");
-  const char *hostpid = need_env("SBX_SEC_HOSTPID");
+  const char* hostns = need_env("SBX_SEC_HOSTNS");
+  const char* hostpid = need_env("SBX_SEC_HOSTPID");
 
   // 1. No namespace in common with the host.
   char spec[512];
   snprintf(spec, sizeof spec, "%s", hostns);
   int compared = 0;
   for (char *save = NULL, *tok = strtok_r(spec, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
-    char *colon = strchr(tok, ':');
+    char* colon = strchr(tok, ':');
     if (colon == NULL) setup_error("bad SBX_SEC_HOSTNS entry '%s'", tok);
     *colon = '\0';
     unsigned long long host_ino = strtoull(colon + 1, NULL, 10);
@@ -39,14 +39,15 @@ int main(void) {
     snprintf(path, sizeof path, "/proc/self/ns/%s", tok);
     struct stat st;
     if (stat(path, &st) != 0) setup_error("stat %s: %s", path, errname(errno));
-    if ((unsigned long long)st.st_ino == host_ino) escaped("the box shares the host's %s namespace (inode %llu)", tok, host_ino);
+    if ((unsigned long long)st.st_ino == host_ino)
+      escaped("the box shares the host's %s namespace (inode %llu)", tok, host_ino);
     compared++;
   }
   if (compared < 7) setup_error("only %d host namespaces given", compared);
   esc_logf(&log, "%d namespaces differ from the host's", compared);
 
   // 2. The host's /proc/<pid>/ns paths.
-  const char *types[] = {"mnt", "net", "user", "pid"};
+  const char* types[] = {"mnt", "net", "user", "pid"};
   struct esc_log hl = {0};
   for (size_t i = 0; i < 4; i++) {
     char path[96];
@@ -64,13 +65,14 @@ int main(void) {
 
   // 3. nsfs files mounted somewhere, or the usual named netns directories.
   int nsfs = 0;
-  FILE *mi = fopen("/proc/self/mountinfo", "re");
+  FILE* mi = fopen("/proc/self/mountinfo", "re");
   if (mi == NULL) setup_error("open /proc/self/mountinfo: %s", errname(errno));
   char line[4096];
   while (fgets(line, sizeof line, mi) != NULL) {
     char mp[1024], fstype[64];
-    const char *dash = strstr(line, " - ");
-    if (dash == NULL || sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1 || sscanf(dash + 3, "%63s", fstype) != 1)
+    const char* dash = strstr(line, " - ");
+    if (dash == NULL || sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1 ||
+        sscanf(dash + 3, "%63s", fstype) != 1)
       continue;
     if (strcmp(fstype, "nsfs") == 0) {
       nsfs++;
@@ -78,11 +80,11 @@ int main(void) {
     }
   }
   fclose(mi);
-  const char *dirs[] = {"/run/netns", "/var/run/netns", "/run/docker/netns"};
+  const char* dirs[] = {"/run/netns", "/var/run/netns", "/run/docker/netns"};
   for (size_t i = 0; i < 3; i++) {
-    DIR *d = opendir(dirs[i]);
+    DIR* d = opendir(dirs[i]);
     if (d == NULL) continue;
-    struct dirent *de;
+    struct dirent* de;
     while ((de = readdir(d)) != NULL) {
       if (de->d_name[0] == '.') continue;
       char path[1200];

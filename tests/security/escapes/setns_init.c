@@ -4,9 +4,9 @@
  * is on the default profile's deny list. Layers: ptrace access checks
  * (EACCES), caps (EPERM), seccomp (EPERM). */
 #define TECH "setns_init"
-#include "escape.h"
-
 #include <sched.h>
+
+#include "escape.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -17,7 +17,7 @@
 
 int main(void) {
   struct esc_log log = {0};
-  const char *types[] = {"mnt", "pid", "net", "uts", "ipc", "cgroup", "user", "time"};
+  const char* types[] = {"mnt", "pid", "net", "uts", "ipc", "cgroup", "user", "time"};
   int refused_open = 0, absent = 0;
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     char path[64];
@@ -45,14 +45,15 @@ int main(void) {
   int pidfd = (int)syscall(SYS_pidfd_open, 1, 0);
   if (pidfd < 0) {
     int e = errno;
-    if (!errno_in(e, EPERM, EACCES, ESRCH, ENOSYS, 0)) setup_error("pidfd_open(1): unexpected %s", errname(e));
+    if (!errno_in(e, EPERM, EACCES, ESRCH, ENOSYS, 0))
+      setup_error("pidfd_open(1): unexpected %s", errname(e));
     esc_logf(&log, "pidfd_open(1): %s", errname(e));
   } else {
     const struct {
       int flag;
-      const char *name;
-    } ns[] = {{CLONE_NEWNS, "NEWNS"},   {CLONE_NEWPID, "NEWPID"},       {CLONE_NEWNET, "NEWNET"},
-              {CLONE_NEWUTS, "NEWUTS"}, {CLONE_NEWIPC, "NEWIPC"},       {CLONE_NEWCGROUP, "NEWCGROUP"},
+      const char* name;
+    } ns[] = {{CLONE_NEWNS, "NEWNS"},     {CLONE_NEWPID, "NEWPID"},  {CLONE_NEWNET, "NEWNET"},
+              {CLONE_NEWUTS, "NEWUTS"},   {CLONE_NEWIPC, "NEWIPC"},  {CLONE_NEWCGROUP, "NEWCGROUP"},
               {CLONE_NEWUSER, "NEWUSER"}, {CLONE_NEWTIME, "NEWTIME"}};
     struct esc_log pl = {0};
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {

@@ -2,9 +2,9 @@
  * sysfs reaches /sys/kernel/uevent_helper, a host-root program run on the
  * next uevent, and the cgroup v1 release_agent). Layers: mounts (no /sys). */
 #define TECH "sys_absent"
-#include "escape.h"
-
 #include <sys/statvfs.h>
+
+#include "escape.h"
 
 int main(void) {
   struct stat st;
@@ -15,7 +15,7 @@ int main(void) {
   }
   struct statvfs sv;
   if (statvfs("/sys", &sv) != 0) setup_error("statvfs /sys: %s", errname(errno));
-  const char *files[] = {"/sys/kernel/uevent_helper", "/sys/fs/cgroup/memory/release_agent",
+  const char* files[] = {"/sys/kernel/uevent_helper", "/sys/fs/cgroup/memory/release_agent",
                          "/sys/power/state"};
   for (size_t i = 0; i < 3; i++) {
     int fd = open(files[i], O_WRONLY | O_CLOEXEC);

@@ -4,14 +4,14 @@
  * with Landlock's TCP rules, connect is denied outright (EACCES).
  * Layers: network namespace, Landlock (EACCES). */
 #define TECH "tcp_host_loopback"
-#include "escape.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "escape.h"
+
 int main(void) {
-  const char *spec = need_env("SBX_SEC_TCP");
+  const char* spec = need_env("SBX_SEC_TCP");
   char host[64];
   int port = 0;
   if (sscanf(spec, "%63[^:]:%d", host, &port) != 2 || port <= 0) setup_error("bad SBX_SEC_TCP '%s'", spec);
@@ -26,7 +26,8 @@ int main(void) {
     if (!errno_in(e, EPERM, EACCES, EAFNOSUPPORT, 0)) setup_error("socket: unexpected %s", errname(e));
     blocked("socket(AF_INET): %s", errname(e));
   }
-  if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) escaped("connected to the host's listener on %s", spec);
+  if (connect(s, (struct sockaddr*)&sa, sizeof sa) == 0)
+    escaped("connected to the host's listener on %s", spec);
   int e = errno;
   if (!errno_in(e, ECONNREFUSED, EACCES, EPERM, ENETUNREACH, ENETDOWN, EHOSTUNREACH, EADDRNOTAVAIL, 0))
     setup_error("connect(%s): unexpected %s", spec, errname(e));

@@ -6,10 +6,10 @@
  * EPERM) and the default profile refuses ioctl(TIOCSTI) (EPERM).
  * Layers: new session (EPERM), seccomp (EPERM). */
 #define TECH "tiocsti"
-#include "escape.h"
-
 #include <sys/ioctl.h>
 #include <termios.h>
+
+#include "escape.h"
 
 int main(void) {
   struct esc_log log = {0};

@@ -17,7 +17,7 @@ int main(void) {
   struct esc_log log = {0};
   const struct {
     int flags;
-    const char *name;
+    const char* name;
   } tries[] = {{O_CLOEXEC, "O_CLOEXEC"}, {O_CLOEXEC | UFFD_USER_MODE_ONLY, "UFFD_USER_MODE_ONLY"}};
   for (size_t i = 0; i < 2; i++) {
     long fd = syscall(SYS_userfaultfd, tries[i].flags);
@@ -26,7 +26,8 @@ int main(void) {
       escaped("userfaultfd(%s) returned a descriptor", tries[i].name);
     }
     int e = errno;
-    if (!errno_in(e, EPERM, EACCES, ENOSYS, 0)) setup_error("userfaultfd(%s): unexpected %s", tries[i].name, errname(e));
+    if (!errno_in(e, EPERM, EACCES, ENOSYS, 0))
+      setup_error("userfaultfd(%s): unexpected %s", tries[i].name, errname(e));
     esc_logf(&log, "userfaultfd(%s): %s", tries[i].name, errname(e));
   }
   blocked("%s", log.text);

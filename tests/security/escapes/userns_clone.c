@@ -2,11 +2,11 @@
  * (raw syscall, fork-like). Layers: seccomp (EPERM, argument filter on the
  * clone flags); user.max_user_namespaces (ENOSPC). */
 #define TECH "userns_clone"
-#include "escape.h"
-
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
+
+#include "escape.h"
 
 int main(void) {
   long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), 0UL, NULL, NULL, 0UL);

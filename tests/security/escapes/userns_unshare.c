@@ -4,14 +4,14 @@
  * profile refuses namespace creation. Layers: seccomp (EPERM); a box may
  * also cap user.max_user_namespaces (ENOSPC). */
 #define TECH "userns_unshare"
-#include "escape.h"
-
 #include <sched.h>
+
+#include "escape.h"
 
 int main(void) {
   if (unshare(CLONE_NEWUSER) == 0) {
     char line[256] = "?";
-    FILE *f = fopen("/proc/self/status", "re");
+    FILE* f = fopen("/proc/self/status", "re");
     if (f != NULL) {
       char buf[256];
       while (fgets(buf, sizeof buf, f) != NULL) {
@@ -25,6 +25,7 @@ int main(void) {
     escaped("unshare(CLONE_NEWUSER) created a nested user namespace (CapEff there:%s)", line);
   }
   int e = errno;
-  if (!errno_in(e, EPERM, EACCES, ENOSPC, 0)) setup_error("unshare(CLONE_NEWUSER): unexpected %s", errname(e));
+  if (!errno_in(e, EPERM, EACCES, ENOSPC, 0))
+    setup_error("unshare(CLONE_NEWUSER): unexpected %s", errname(e));
   blocked("unshare(CLONE_NEWUSER): %s", errname(e));
 }

@@ -4,9 +4,9 @@
  * answer ENOSYS by themselves - the program then survives and says so.
  * Layers: seccomp (x32 bit check -> kill). */
 #define TECH "x32"
-#include "escape.h"
-
 #include <sys/resource.h>
+
+#include "escape.h"
 
 #define ESC_X32_SYSCALL_BIT 0x40000000L
 

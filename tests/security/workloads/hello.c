@@ -16,20 +16,20 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+extern char** environ;
 
-static void *worker(void *arg) {
-  long *n = arg;
+static void* worker(void* arg) {
+  long* n = arg;
   for (int i = 0; i < 1000; i++) *n += i;
   return NULL;
 }
 
-#define CHECK(cond, what)                       \
-  do {                                          \
-    if (!(cond)) {                              \
-      perror(what);                             \
-      return 1;                                 \
-    }                                           \
+#define CHECK(cond, what) \
+  do {                    \
+    if (!(cond)) {        \
+      perror(what);       \
+      return 1;           \
+    }                     \
   } while (0)
 
 int main(void) {
@@ -39,7 +39,7 @@ int main(void) {
   for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
 
   pid_t pid;
-  char *argv[] = {"/bin/sh", "-c", "exit 7", NULL};
+  char* argv[] = {"/bin/sh", "-c", "exit 7", NULL};
   CHECK(posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) == 0, "posix_spawn");
   int st = 0;
   CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 7, "waitpid");
@@ -56,7 +56,7 @@ int main(void) {
   CHECK(read(p[0], buf, 4) == 4 && strcmp(buf, "pong") == 0, "read pipe");
   waitpid(child, NULL, 0);
 
-  FILE *f = fopen("data.txt", "w");
+  FILE* f = fopen("data.txt", "w");
   CHECK(f != NULL, "fopen");
   fprintf(f, "hello\n");
   fclose(f);
@@ -64,7 +64,7 @@ int main(void) {
   CHECK(f != NULL && fgets(buf, sizeof buf, f) != NULL, "read back");
   fclose(f);
 
-  char *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  char* m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   CHECK(m != MAP_FAILED, "mmap");
   memset(m, 1, 1 << 20);
   munmap(m, 1 << 20);
