@@ -139,6 +139,8 @@ SBX_API const char* sbx_status_name(int status) {
       return "SBX_E_UNSUPPORTED";
     case SBX_E_INTERNAL:
       return "SBX_E_INTERNAL";
+    case SBX_E_PROCESS:
+      return "SBX_E_PROCESS";
   }
   return "SBX_E_UNKNOWN";
 }
@@ -300,6 +302,15 @@ SBX_API int sbx_config_set_kill_grace(sbx_config* cfg, uint64_t ms, sbx_error** 
   SBX_REQUIRE_ARG(cfg, err, "cfg");
   SBX_TRY
   cfg->c.set_kill_grace(ms);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_config_set_zombie_ttl(sbx_config* cfg, uint64_t ms, sbx_error** err) {
+  SBX_REQUIRE_ARG(cfg, err, "cfg");
+  SBX_TRY
+  cfg->c.set_zombie_ttl(ms);
   clear_error(err);
   return SBX_OK;
   SBX_CATCH_RETURN(err)
@@ -603,6 +614,148 @@ SBX_API int sbx_box_resume(sbx_box* box, sbx_error** err) {
   SBX_CATCH_RETURN(err)
 }
 
+// ------------------------------------------------ started boxes, process table
+
+SBX_API int sbx_box_start(sbx_box* box, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->start();
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_stop(sbx_box* box, int grace_ms, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->stop(grace_ms);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_terminate_all(sbx_box* box, int grace_ms, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->terminate_all(grace_ms);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_signal(sbx_box* box, int pid, int sig, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->signal(pid, sig);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_waitpid(sbx_box* box, int pid, int options, int timeout_ms, int* out_pid, int* out_status,
+                            sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_REQUIRE_ARG(out_pid, err, "out_pid");
+  SBX_TRY
+  int status = 0;
+  int r = box->b->waitpid(pid, options, timeout_ms, &status);
+  if (r == SBX_E_TIMEOUT || r == SBX_E_INTERRUPTED) {
+    set_error(err, r, "wait", 0, r == SBX_E_TIMEOUT ? "waitpid timed out" : "waitpid was interrupted");
+    return r;
+  }
+  *out_pid = r;
+  if (out_status != nullptr) *out_status = r > 0 ? status : 0;
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_setpgid(sbx_box* box, int pid, int pgid, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->setpgid(pid, pgid);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_setsid(sbx_box* box, int pid, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  box->b->setsid(pid);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_getpgid(sbx_box* box, int pid, int* out, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_REQUIRE_ARG(out, err, "out");
+  SBX_TRY
+  *out = box->b->getpgid(pid);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_getsid(sbx_box* box, int pid, int* out, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_REQUIRE_ARG(out, err, "out");
+  SBX_TRY
+  *out = box->b->getsid(pid);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_sigmask(sbx_box* box, int pid, int how, uint64_t set, uint64_t* old, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_TRY
+  uint64_t o = box->b->hold_signals(pid, how, set);
+  if (old != nullptr) *old = o;
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_sigpending(sbx_box* box, int pid, uint64_t* out, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_REQUIRE_ARG(out, err, "out");
+  SBX_TRY
+  *out = box->b->sigpending(pid);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_list(sbx_box* box, int** pids, size_t* n, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_REQUIRE_ARG(pids, err, "pids");
+  SBX_REQUIRE_ARG(n, err, "n");
+  SBX_TRY
+  std::vector<int> v = box->b->list();
+  int* out = static_cast<int*>(malloc(sizeof(int) * (v.empty() ? 1 : v.size())));
+  if (out == nullptr) throw std::bad_alloc();
+  for (size_t i = 0; i < v.size(); ++i) out[i] = v[i];
+  *pids = out;
+  *n = v.size();
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_box_proc_info(sbx_box* box, int pid, sbx_proc_info* out, sbx_error** err) {
+  SBX_REQUIRE_ARG(box, err, "box");
+  SBX_REQUIRE_ARG(out, err, "out");
+  SBX_REQUIRE_ARG(out->size >= offsetof(sbx_proc_info, pgid), err,
+                  "out->size (set it to sizeof(sbx_proc_info))");
+  SBX_TRY
+  box->b->proc_info(pid, out);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
 SBX_API int sbx_box_wait(sbx_box* box, int timeout_ms, sbx_exit_status* out, sbx_error** err) {
   SBX_REQUIRE_ARG(box, err, "box");
   SBX_REQUIRE_ARG(out, err, "out");
@@ -732,6 +885,12 @@ SBX_API int sbx_proc_pid(const sbx_proc* proc, pid_t* out) {
   return SBX_OK;
 }
 
+SBX_API int sbx_proc_box_pid(const sbx_proc* proc, int* out) {
+  if (proc == nullptr || out == nullptr) return SBX_E_INVALID;
+  *out = proc->p->box_pid();
+  return SBX_OK;
+}
+
 SBX_API int sbx_proc_pollfd(const sbx_proc* proc, int* out) {
   if (proc == nullptr || out == nullptr) return SBX_E_INVALID;
   *out = proc->p->pollfd();
@@ -788,6 +947,15 @@ SBX_API int sbx_proc_resize(sbx_proc* proc, uint16_t rows, uint16_t cols, sbx_er
   SBX_REQUIRE_ARG(proc, err, "proc");
   SBX_TRY
   proc->p->resize(rows, cols);
+  clear_error(err);
+  return SBX_OK;
+  SBX_CATCH_RETURN(err)
+}
+
+SBX_API int sbx_spec_set_pgroup(sbx_spec* spec, int mode, int pgid, sbx_error** err) {
+  SBX_REQUIRE_ARG(spec, err, "spec");
+  SBX_TRY
+  spec->s.set_pgroup(mode, pgid);
   clear_error(err);
   return SBX_OK;
   SBX_CATCH_RETURN(err)

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/box/supervisor_link.hpp"
 #include "core/cgroup/cgroup.hpp"
 #include "core/common/error.hpp"
 #include "core/launch/launcher.hpp"
@@ -97,6 +98,32 @@ Box::Box(const BoxConfig& cfg) : cfg_(resolve_config(cfg)), id_(new_box_id()) {
 }
 
 Box::~Box() {
+  if (started_) {
+    try {
+      stop(0);
+    } catch (...) {
+      // Already being stopped by its time limit: finish it here.
+      Reactor::Id ids[2];
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        no_timers_ = true;
+        ids[0] = std::exchange(box_deadline_, 0);
+      }
+      if (ids[0] != 0) Reactor::instance().cancel(ids[0]);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        ids[1] = std::exchange(box_grace_, 0);
+      }
+      if (ids[1] != 0) Reactor::instance().cancel(ids[1]);
+      if (link_) link_->close();
+      on_supervisor_closed();
+    }
+    if (init_) {
+      init_->stop_callbacks();
+      init_->terminate();
+    }
+    link_.reset();
+  }
   if (proc_) {
     proc_->stop_callbacks();
     proc_->cancel_timers();  // no limit action may hold the cgroup past here
@@ -206,7 +233,9 @@ void Box::setup_security() {
     seccomp::add_rule(pol, std::move(rule));
   }
   if (pol.install) {
-    seccomp::Program prog = compile_seccomp(pol, !sec.seccomp_json_path && sec.seccomp_rules.empty());
+    const bool named = !sec.seccomp_json_path && sec.seccomp_rules.empty();
+    seccomp_default_ = named && sec.seccomp_profile == "default";
+    seccomp::Program prog = compile_seccomp(pol, named);
     seccomp_insns_ = std::move(prog.insns);
     seccomp_kills_ = prog.kill_means_violation;
     std::string detail;
@@ -284,13 +313,17 @@ std::string Box::report_json() const {
 std::shared_ptr<Process> Box::spawn(const ProcSpec& spec) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (spawning_ || state_ != SBX_BOX_CONFIGURED)
-      throw Error(SBX_E_STATE, "state", 0,
-                  std::string("cannot spawn: the box is ") +
-                      sbx_box_state_name(spawning_ ? SBX_BOX_RUNNING : state_) +
-                      " (this version hosts one process per box)");
-    spawning_ = true;
+    // A started box takes any number of processes (core/box/started.cpp).
+    if (!started_) {
+      if (spawning_ || state_ != SBX_BOX_CONFIGURED)
+        throw Error(SBX_E_STATE, "state", 0,
+                    std::string("cannot spawn: the box is ") +
+                        sbx_box_state_name(spawning_ ? SBX_BOX_RUNNING : state_) +
+                        " (a box that was not started runs one process; see sbx_box_start)");
+      spawning_ = true;
+    }
   }
+  if (started_) return spawn_supervised(spec);
   try {
     const BoxLimits& l = cfg_.cfg.limits;
     ProcessLimits pl;
@@ -335,6 +368,23 @@ std::shared_ptr<Process> Box::process() {
 }
 
 int Box::kill(int sig) {
+  if (started_) {
+    if (sig < 0 || sig > SIGRTMAX)
+      throw_invalid("signal", std::to_string(sig) + " is not a valid signal number");
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (state_ != SBX_BOX_RUNNING && state_ != SBX_BOX_PAUSED && state_ != SBX_BOX_STOPPING)
+        throw Error(SBX_E_STATE, "state", 0,
+                    std::string("the box is ") + sbx_box_state_name(state_) + ": nothing to signal");
+    }
+    if (sig == 0) return SBX_OK;
+    try {
+      signal(-1, sig);  // every process in the box (the supervisor stays)
+    } catch (const Error& e) {
+      if (e.code() != SBX_E_PROCESS) throw;  // ESRCH: nothing runs in it right now
+    }
+    return SBX_OK;
+  }
   auto p = process();
   if (!p) {
     if (sig < 0 || sig > SIGRTMAX)
@@ -348,6 +398,21 @@ int Box::kill(int sig) {
 
 void Box::pause() {
   std::unique_lock<std::mutex> lk(mu_);
+  if (started_) {
+    if (state_ != SBX_BOX_RUNNING)
+      throw Error(SBX_E_STATE, "state", 0,
+                  std::string("cannot pause: the box is ") + sbx_box_state_name(state_) + " (not running)");
+    if (cgroup_ && cgroup_->can_freeze()) {
+      cgroup_->freeze();  // the supervisor too: requests wait until resume
+      frozen_ = true;
+    } else {
+      lk.unlock();
+      kill_via_supervisor(-1, SIGSTOP);
+      lk.lock();
+    }
+    state_ = SBX_BOX_PAUSED;
+    return;
+  }
   if (state_ != SBX_BOX_RUNNING || !proc_)
     throw Error(SBX_E_STATE, "state", 0,
                 std::string("cannot pause: the box is ") + sbx_box_state_name(state_) + " (not running)");
@@ -364,6 +429,21 @@ void Box::pause() {
 
 void Box::resume() {
   std::unique_lock<std::mutex> lk(mu_);
+  if (started_) {
+    if (state_ != SBX_BOX_PAUSED)
+      throw Error(SBX_E_STATE, "state", 0,
+                  std::string("cannot resume: the box is ") + sbx_box_state_name(state_) + " (not paused)");
+    if (frozen_) {
+      cgroup_->thaw();
+      frozen_ = false;
+    } else {
+      lk.unlock();
+      kill_via_supervisor(-1, SIGCONT);
+      lk.lock();
+    }
+    if (state_ == SBX_BOX_PAUSED) state_ = SBX_BOX_RUNNING;
+    return;
+  }
   if (state_ != SBX_BOX_PAUSED || !proc_)
     throw Error(SBX_E_STATE, "state", 0,
                 std::string("cannot resume: the box is ") + sbx_box_state_name(state_) + " (not paused)");
@@ -375,6 +455,20 @@ void Box::resume() {
 }
 
 int Box::wait(int timeout_ms, ExitRecord* out) {
+  if (started_) {
+    std::shared_ptr<Process> init;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      init = init_;
+    }
+    // The supervisor's end: the box has stopped.
+    int r = init->wait(timeout_ms, out);
+    if (r == SBX_OK) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (state_ != SBX_BOX_STOPPING) state_ = SBX_BOX_STOPPED;
+    }
+    return r;
+  }
   auto p = process();
   if (!p) throw Error(SBX_E_STATE, "state", 0, "the box has no process to wait for");
   int r = p->wait(timeout_ms, out);
@@ -388,9 +482,22 @@ int Box::wait(int timeout_ms, ExitRecord* out) {
 void Box::interrupt() {
   auto p = process();
   if (p) p->interrupt();
+  std::shared_ptr<Process> init;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    init = init_;
+  }
+  if (init) init->interrupt();
+  std::lock_guard<std::mutex> lk(table_mu_);
+  ++table_interrupt_gen_;
+  table_cv_.notify_all();
 }
 
 sbx_box_state Box::state() {
+  if (started_) {
+    std::lock_guard<std::mutex> lk(mu_);
+    return state_;
+  }
   auto p = process();
   if (p && p->poll_ended()) {
     std::lock_guard<std::mutex> lk(mu_);

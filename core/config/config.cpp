@@ -141,6 +141,11 @@ void BoxConfig::set_kill_grace(uint64_t ms) {
   limits.kill_grace_ms = ms;
 }
 
+void BoxConfig::set_zombie_ttl(uint64_t ms) {
+  if (ms > 86400000ull) throw_invalid("zombie ttl", "more than a day");
+  limits.zombie_ttl_ms = ms;
+}
+
 void BoxConfig::set_cgroup_parent(const char* path) {
   if (path == nullptr) {
     limits.cgroup_parent.reset();
@@ -474,6 +479,18 @@ void ProcSpec::set_output_limit(uint64_t max_bytes, int action) {
     throw_invalid("output limit", "unknown action " + std::to_string(action));
   output_limit = max_bytes;
   output_limit_kill = action == SBX_OUTPUT_LIMIT_KILL;
+}
+
+void ProcSpec::set_pgroup(int mode, int pgid) {
+  if (mode != SBX_PGROUP_NEW && mode != SBX_PGROUP_JOIN && mode != SBX_PGROUP_NEW_SESSION)
+    throw_invalid("pgroup mode",
+                  std::to_string(mode) + " is not SBX_PGROUP_NEW, SBX_PGROUP_JOIN or SBX_PGROUP_NEW_SESSION");
+  if (mode == SBX_PGROUP_JOIN && pgid < 0)
+    throw_invalid("pgid", std::to_string(pgid) + " is negative (0 means the box init's group)");
+  if (mode != SBX_PGROUP_JOIN && pgid != 0)
+    throw_invalid("pgid", "only SBX_PGROUP_JOIN takes a group (pass 0)");
+  pgroup_mode = mode;
+  pgroup_id = pgid;
 }
 
 void ProcSpec::set_pty(uint16_t rows, uint16_t cols) {

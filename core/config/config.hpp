@@ -47,6 +47,7 @@ struct BoxLimits {
   uint64_t timeout_ms = 0;
   uint64_t kill_grace_ms = 1000;
   std::optional<std::string> cgroup_parent;
+  uint64_t zombie_ttl_ms = 60000;  // a started box's table keeps exited processes this long
 };
 
 struct SeccompRuleSpec {
@@ -88,6 +89,7 @@ struct BoxConfig {
   void set_cpu_time_limit(uint64_t ms);
   void set_timeout(uint64_t ms);
   void set_kill_grace(uint64_t ms);
+  void set_zombie_ttl(uint64_t ms);
   void set_cgroup_parent(const char* path);
   void set_seccomp_profile(const char* name);
   void load_seccomp_json(const char* path);
@@ -125,7 +127,9 @@ struct ProcSpec {
   std::function<void(const ExitRecord&)> on_exit;
   uint64_t output_limit = 0;  // 0: none
   bool output_limit_kill = false;
-  bool pty = false;  // stdio is a pseudo-terminal of pty_rows x pty_cols
+  int pgroup_mode = SBX_PGROUP_NEW;  // a started box only
+  int pgroup_id = 0;                 // SBX_PGROUP_JOIN: the group (0: the box init's)
+  bool pty = false;                  // stdio is a pseudo-terminal of pty_rows x pty_cols
   uint16_t pty_rows = 24, pty_cols = 80;
 
   ProcSpec();
@@ -140,6 +144,7 @@ struct ProcSpec {
   void set_timeout(uint64_t ms);
   void set_output_limit(uint64_t max_bytes, int action);
   void set_pty(uint16_t rows, uint16_t cols);
+  void set_pgroup(int mode, int pgid);
   // stdin and stdout are captured on a pty (its master); stderr goes there too.
   bool captures(int which) const {
     return pty ? which != SBX_STDERR : stdio[which].mode == SBX_STDIO_CAPTURE;

@@ -44,8 +44,11 @@
 #include <unistd.h>
 
 #include "core/landlock/landlock_child.hpp"
+#include "core/launch/exec_search.hpp"
 #include "core/launch/init_loop.hpp"
+#include "core/launch/raw_clone3.hpp"
 #include "core/launch/raw_syscalls.hpp"
+#include "core/launch/supervisor_loop.hpp"
 
 namespace sbx::launch {
 
@@ -536,12 +539,6 @@ void drop_identity(const ChildPlan* p) {
 
 // ------------------------------------------------------------ program side
 
-bool is_slash_in(const char* s) {
-  for (; *s != '\0'; ++s)
-    if (*s == '/') return true;
-  return false;
-}
-
 // GO_FD >= 0: block on it before execve until the init image is running
 // (see start_program).
 [[noreturn]] void exec_program(const ChildPlan* p, int go_fd) {
@@ -612,41 +609,9 @@ bool is_slash_in(const char* s) {
     check(p, sys::seccomp_set_filter(&prog), Step::kSeccomp);
   }
 
-  const char* file = p->argv[0];
-  char* const* argv = const_cast<char* const*>(p->argv);
-  char* const* envp = const_cast<char* const*>(p->envp);
-  if (is_slash_in(file) || p->path_value == nullptr) fail(p, Step::kExec, -sys::execve(file, argv, envp));
-  // PATH search like execvp, without its allocation: EACCES from any entry
-  // wins over ENOENT (as the shells report it).
-  bool saw_eacces = false;
-  const char* dir = p->path_value;
-  for (;;) {
-    const char* end = dir;
-    while (*end != '\0' && *end != ':') ++end;
-    char full[PATH_MAX];
-    size_t len = 0;
-    full[0] = '\0';
-    size_t dlen = static_cast<size_t>(end - dir);
-    if (dlen == 0) {
-      append(full, sizeof full, &len, "./");
-    } else if (dlen + 2 < sizeof full) {
-      for (size_t i = 0; i < dlen; ++i) full[i] = dir[i];
-      len = dlen;
-      full[len] = '\0';
-      append(full, sizeof full, &len, "/");
-    }
-    if (append(full, sizeof full, &len, file)) {
-      int e = -sys::execve(full, argv, envp);
-      if (e == EACCES) {
-        saw_eacces = true;
-      } else if (e != ENOENT && e != ENOTDIR && e != ENAMETOOLONG) {
-        fail(p, Step::kExec, e);
-      }
-    }
-    if (*end == '\0') break;
-    dir = end + 1;
-  }
-  fail(p, Step::kExec, saw_eacces ? EACCES : ENOENT);
+  fail(p, Step::kExec,
+       exec_search(p->argv[0], const_cast<char* const*>(p->argv), const_cast<char* const*>(p->envp),
+                   p->path_value));
 }
 
 // The program process: its own session and group (no controlling terminal,
@@ -722,44 +687,70 @@ void hide_host_copy(const ChildPlan* p) {
   fail(p, Step::kInitExec, -sys::execveat(p->init_image_fd, "", argv, envp, AT_EMPTY_PATH));
 }
 
+// A started box: pid 1 becomes the supervisor (supervisor_loop.hpp). The
+// Landlock domain is entered here, so the supervisor and everything it
+// starts are inside it. Keeps the error pipe (close-on-exec: EOF tells the
+// host that the supervisor runs), the status pipe, the control socket, the
+// seccomp memfd and the image.
+[[noreturn]] void become_supervisor(const ChildPlan* p) {
+  if (p->landlock_fd >= 0) {
+    size_t bad = 0;
+    long lr = landlock::apply_in_child(p->landlock_fd, p->landlock_rules, p->n_landlock_rules,
+                                       p->landlock_flags, &bad);
+    if (lr < 0)
+      fail(p, Step::kLandlock, static_cast<int>(-lr), bad < p->n_landlock_rules ? static_cast<int>(bad) : -1);
+  }
+  int keep[5] = {p->err_fd, p->status_fd, p->supervisor_fd, p->seccomp_fd, p->init_image_fd};
+  for (int i = 0; i < 5; ++i)
+    for (int j = i + 1; j < 5; ++j)
+      if (keep[j] < keep[i]) {
+        int t = keep[i];
+        keep[i] = keep[j];
+        keep[j] = t;
+      }
+  int first = 0;
+  while (first < 5 && keep[first] < 0) ++first;
+  check(p, close_except(0, keep + first, static_cast<size_t>(5 - first), 0), Step::kSupervisor);
+#if defined(__x86_64__)
+  if (p->init_image_fd >= 0) {
+    check(p, sys::fcntl(p->status_fd, F_SETFD, 0), Step::kSupervisor);
+    check(p, sys::fcntl(p->supervisor_fd, F_SETFD, 0), Step::kSupervisor);
+    if (p->seccomp_fd >= 0) check(p, sys::fcntl(p->seccomp_fd, F_SETFD, 0), Step::kSupervisor);
+    char status_arg[16], ctrl_arg[16], filter_arg[16];
+    size_t len = 0;
+    status_arg[0] = '\0';
+    append_uint(status_arg, sizeof status_arg, &len, static_cast<unsigned>(p->status_fd));
+    len = 0;
+    ctrl_arg[0] = '\0';
+    append_uint(ctrl_arg, sizeof ctrl_arg, &len, static_cast<unsigned>(p->supervisor_fd));
+    len = 0;
+    filter_arg[0] = '\0';
+    if (p->seccomp_fd >= 0)
+      append_uint(filter_arg, sizeof filter_arg, &len, static_cast<unsigned>(p->seccomp_fd));
+    else
+      append(filter_arg, sizeof filter_arg, &len, "-");
+    char name[] = "sbx-init";
+    char mode[] = "-S";
+    char who_self[] = "self", who_child[] = "child";
+    char* argv[] = {name,   mode, status_arg, ctrl_arg, filter_arg, p->seccomp_self ? who_self : who_child,
+                    nullptr};
+    char* envp[] = {nullptr};
+    fail(p, Step::kInitExec, -sys::execveat(p->init_image_fd, "", argv, envp, AT_EMPTY_PATH));
+  }
+#endif
+  // Classic mode: this process is a private copy of the host.
+  hide_host_copy(p);
+  close_fd(p->err_fd);  // the host sees EOF: the supervisor runs
+  run_supervisor(p->supervisor_fd, p->status_fd, p->seccomp_fd, p->seccomp_self);
+}
+
 #if defined(__x86_64__)
 // clone(CLONE_VM | CLONE_VFORK) onto a separate stack, calling FN(ARG) there.
 // The caller is suspended until the program has executed or failed, so
 // sharing its memory is safe, and no page tables are copied. glibc's clone()
 // is not used: TSan intercepts it and would take locks copied in unknown
 // states.
-extern "C" long sbx_raw_clone_vfork(unsigned long flags, void* stack_top, void (*fn)(const void*),
-                                    const void* arg);
-asm(R"(
-  .text
-  .p2align 4
-  .globl sbx_raw_clone_vfork
-  .hidden sbx_raw_clone_vfork
-  .type sbx_raw_clone_vfork, @function
-sbx_raw_clone_vfork:
-  subq $16, %rsi
-  movq %rdx, 0(%rsi)
-  movq %rcx, 8(%rsi)
-  movl $56, %eax
-  xorl %edx, %edx
-  xorl %r10d, %r10d
-  xorl %r8d, %r8d
-  syscall
-  testq %rax, %rax
-  jnz 1f
-  xorl %ebp, %ebp
-  popq %rax
-  popq %rdi
-  andq $-16, %rsp
-  callq *%rax
-  movl $127, %edi
-  movl $231, %eax
-  syscall
-  hlt
-1:
-  ret
-  .size sbx_raw_clone_vfork, .-sbx_raw_clone_vfork
-)");
+// sbx_raw_clone: core/launch/raw_clone3.hpp.
 
 void program_trampoline(const void* arg) {
   program_main(static_cast<const ChildPlan*>(arg), -1);
@@ -770,7 +761,8 @@ long start_program(const ChildPlan* p) {
   // The program's stack lives in this frame: we do not run until the program
   // has executed or exited.
   alignas(16) char stack[64 * 1024];
-  return sbx_raw_clone_vfork(CLONE_VM | CLONE_VFORK | SIGCHLD, stack + sizeof stack, program_trampoline, p);
+  return sbx_raw_clone(CLONE_VM | CLONE_VFORK | SIGCHLD, stack + sizeof stack, program_trampoline, p,
+                       nullptr);
 }
 
 // With the init image, pid 1 must already be the image when the program
@@ -802,7 +794,7 @@ long start_gated_program(const ChildPlan* p, int* go_wr) {
   start->go_rd = go[0];
   start->go_wr = go[1];
   char* top = static_cast<char*>(p->program_stack) + p->program_stack_size;
-  r = sbx_raw_clone_vfork(CLONE_VM | SIGCHLD, top, gated_program_trampoline, start);
+  r = sbx_raw_clone(CLONE_VM | SIGCHLD, top, gated_program_trampoline, start, nullptr);
   close_fd(go[0]);
   if (r < 0) {
     close_fd(go[1]);
@@ -812,33 +804,7 @@ long start_gated_program(const ChildPlan* p, int* go_wr) {
   return r;
 }
 
-// clone3 with CLONE_VM onto the stack given in ARGS, calling FN(ARG) there.
-extern "C" long sbx_raw_clone3(void* args, size_t size, void (*fn)(const void*), const void* arg);
-asm(R"(
-  .text
-  .p2align 4
-  .globl sbx_raw_clone3
-  .hidden sbx_raw_clone3
-  .type sbx_raw_clone3, @function
-sbx_raw_clone3:
-  movq %rdx, %r8
-  movq %rcx, %r9
-  movl $435, %eax
-  syscall
-  testq %rax, %rax
-  jnz 1f
-  xorl %ebp, %ebp
-  movq %r9, %rdi
-  andq $-16, %rsp
-  callq *%r8
-  movl $127, %edi
-  movl $231, %eax
-  syscall
-  hlt
-1:
-  ret
-  .size sbx_raw_clone3, .-sbx_raw_clone3
-)");
+// sbx_raw_clone3: core/launch/raw_clone3.hpp (included above).
 
 void child_trampoline(const void* arg) {
   child_main(static_cast<const ChildPlan*>(arg));
@@ -1015,6 +981,7 @@ void child_main(const ChildPlan* p) {
   drop_identity(p);
 
   if (!p->box_init) exec_program(p, -1);
+  if (p->supervisor_fd >= 0) become_supervisor(p);
 
     // Signals stay blocked in the init: a blocked signal is queued even for a
     // pid-namespace init (which would otherwise discard signals it has no
@@ -1101,6 +1068,10 @@ const char* step_name(Step s) {
       return "landlock";
     case Step::kSeccomp:
       return "seccomp";
+    case Step::kSetpgid:
+      return "setpgid";
+    case Step::kSupervisor:
+      return "supervisor";
     case Step::kExec:
       return "execve";
   }

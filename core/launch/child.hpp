@@ -63,6 +63,8 @@ enum class Step : int32_t {
   kRlimit,      // ChildError::index = the RlimitOp
   kLandlock,    // ChildError::index = the rule (or -1: restrict_self)
   kSeccomp,     // installing the filter
+  kSetpgid,     // a spawn's process group (setpgid / setsid)
+  kSupervisor,  // starting the box supervisor
 };
 
 struct ChildError {
@@ -178,6 +180,16 @@ struct ChildPlan {
   size_t n_rlimits;
   const struct sock_filter* seccomp_insns;  // nullptr: no filter
   unsigned short seccomp_len;
+
+  // A started box (sbx_box_start): pid 1 becomes the box supervisor instead
+  // of starting a program. It serves requests on SUPERVISOR_FD (a
+  // SOCK_SEQPACKET socket; see supervisor_proto.hpp) and installs the
+  // seccomp program read from SECCOMP_FD (a memfd, or -1) in every process
+  // it starts. Landlock is applied to the supervisor itself, so that
+  // everything it starts inherits the domain.
+  int supervisor_fd;  // -1: a one-shot box (the program above)
+  int seccomp_fd;
+  bool seccomp_self;  // the supervisor installs the filter on itself (see Supervisor)
 
   const char* cwd;
   const char* const* argv;

@@ -245,7 +245,122 @@ void force_classic_launch_for_tests(bool on) {
   g_force_classic.store(on);
 }
 
-Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const LaunchPolicy& policy) {
+void prepare_stdio(const ProcSpec& spec, Launched* out, std::vector<UniqueFd>* child_owned, int src[3]) {
+  if (spec.pty) {
+    // The master stays here; the slave, opened from the master (no path in
+    // any mount namespace), becomes the program's stdin/stdout/stderr.
+    UniqueFd master(open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
+    if (!master) throw_system("pty", "open /dev/ptmx", errno);
+    int unlock = 0;
+    if (ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) throw_system("pty", "unlock the pty", errno);
+    struct winsize ws = {};
+    ws.ws_row = spec.pty_rows;
+    ws.ws_col = spec.pty_cols;
+    if (ioctl(master.get(), TIOCSWINSZ, &ws) < 0) throw_system("pty", "set the window size", errno);
+    int slave = ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) throw_system("pty", "open the pty's slave side", errno);
+    child_owned->emplace_back(slave);
+    UniqueFd writer(fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+    if (!writer) throw_system("pty", "dup the pty master", errno);
+    out->stdio[0] = std::move(writer);
+    out->stdio[1] = std::move(master);
+    out->pty = true;
+    src[0] = src[1] = src[2] = slave;
+  }
+  for (int i = 0; i < 3 && !spec.pty; ++i) {
+    const StdioSpec& s = spec.stdio[i];
+    const char* name = i == 0 ? "stdin" : (i == 1 ? "stdout" : "stderr");
+    switch (s.mode) {
+      case SBX_STDIO_INHERIT:
+        src[i] = fcntl(i, F_GETFD) >= 0 ? i : -1;
+        break;
+      case SBX_STDIO_NULL: {
+        UniqueFd fd(open("/dev/null", O_RDWR | O_CLOEXEC));
+        if (!fd) throw_system("stdio", "open /dev/null", errno);
+        src[i] = fd.get();
+        child_owned->push_back(std::move(fd));
+        break;
+      }
+      case SBX_STDIO_PIPE:
+      case SBX_STDIO_CAPTURE: {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) throw_system("stdio", std::string("pipe for ") + name, errno);
+        int child_end = i == 0 ? p[0] : p[1];
+        int host_end = i == 0 ? p[1] : p[0];
+        // The monitor thread reads captured output; writes to a captured
+        // stdin wait in poll with a timeout.
+        if (s.mode == SBX_STDIO_CAPTURE) (void)fcntl(host_end, F_SETFL, O_NONBLOCK);
+        out->stdio[i].reset(host_end);
+        src[i] = child_end;
+        child_owned->emplace_back(child_end);
+        break;
+      }
+      case SBX_STDIO_FILE: {
+        int flags = i == 0 ? O_RDONLY : (O_WRONLY | O_CREAT | O_TRUNC);
+        UniqueFd fd(open(s.path.c_str(), flags | O_CLOEXEC | O_NOCTTY, 0644));
+        if (!fd) {
+          int e = errno;
+          throw Error(SBX_E_INVALID, "stdio", e,
+                      std::string(name) + " file " + s.path + ": " + errno_text(e));
+        }
+        src[i] = fd.get();
+        child_owned->push_back(std::move(fd));
+        break;
+      }
+      case SBX_STDIO_FD:
+        if (fcntl(s.fd, F_GETFD) < 0)
+          throw Error(SBX_E_INVALID, "stdio", EBADF,
+                      std::string(name) + " fd " + std::to_string(s.fd) + " is not open");
+        src[i] = s.fd;
+        break;
+      case SBX_STDIO_STDOUT:
+        src[i] = src[1];
+        break;
+    }
+  }
+}
+
+std::vector<launch::RlimitOp> merge_rlimits(const LaunchPolicy& policy, const ProcSpec& spec,
+                                            uint64_t* cpu_hard_s) {
+  // Policy. rlimits: the box's defaults, then the spec's (the spec wins per
+  // resource); RLIMIT_CORE 0 unless asked (a core file of a sandboxed
+  // program is rarely wanted and may be large).
+  std::vector<launch::RlimitOp> rlimits = policy.rlimits;
+  auto set_rlimit = [&](int res, uint64_t soft, uint64_t hard) {
+    for (auto& r : rlimits)
+      if (r.resource == res) {
+        r.soft = soft;
+        r.hard = hard;
+        return;
+      }
+    rlimits.push_back({res, soft, hard});
+  };
+  if (std::none_of(rlimits.begin(), rlimits.end(),
+                   [](const launch::RlimitOp& r) { return r.resource == RLIMIT_CORE; })) {
+    struct rlimit core;
+    uint64_t hard = (getrlimit(RLIMIT_CORE, &core) == 0) ? core.rlim_max : RLIM_INFINITY;
+    set_rlimit(RLIMIT_CORE, 0, hard);
+  }
+  // The box's own entries (the CPU-time backstop) are ceilings: a spec may
+  // lower them, never lift them.
+  const std::vector<launch::RlimitOp>& ceilings = policy.rlimits;
+  for (auto& r : spec.rlimits) {
+    uint64_t soft = r.soft == SBX_RLIM_INFINITY ? RLIM_INFINITY : r.soft;
+    uint64_t hard = r.hard == SBX_RLIM_INFINITY ? RLIM_INFINITY : r.hard;
+    for (const auto& c : ceilings)
+      if (c.resource == r.resource) {
+        hard = std::min<uint64_t>(hard, c.hard);
+        soft = std::min<uint64_t>(soft, std::min<uint64_t>(c.soft, hard));
+      }
+    set_rlimit(r.resource, soft, hard);
+  }
+  for (const auto& r : rlimits)
+    if (r.resource == RLIMIT_CPU && r.hard != RLIM_INFINITY) *cpu_hard_s = r.hard;
+  return rlimits;
+}
+
+Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const LaunchPolicy& policy,
+                        const SupervisorLaunch* supervisor) {
   spec.validate();
   const unsigned ns = box.cfg.namespaces;
   const bool userns = (ns & SBX_NS_USER) != 0;
@@ -293,78 +408,7 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const L
   // Stdio sources; CHILD_OWNED are fds opened here only for the child.
   std::vector<UniqueFd> child_owned;
   int src[3] = {-1, -1, -1};
-  if (spec.pty) {
-    // The master stays here; the slave, opened from the master (no path in
-    // any mount namespace), becomes the program's stdin/stdout/stderr.
-    UniqueFd master(open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
-    if (!master) throw_system("pty", "open /dev/ptmx", errno);
-    int unlock = 0;
-    if (ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) throw_system("pty", "unlock the pty", errno);
-    struct winsize ws = {};
-    ws.ws_row = spec.pty_rows;
-    ws.ws_col = spec.pty_cols;
-    if (ioctl(master.get(), TIOCSWINSZ, &ws) < 0) throw_system("pty", "set the window size", errno);
-    int slave = ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (slave < 0) throw_system("pty", "open the pty's slave side", errno);
-    child_owned.emplace_back(slave);
-    UniqueFd writer(fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
-    if (!writer) throw_system("pty", "dup the pty master", errno);
-    out.stdio[0] = std::move(writer);
-    out.stdio[1] = std::move(master);
-    out.pty = true;
-    src[0] = src[1] = src[2] = slave;
-  }
-  for (int i = 0; i < 3 && !spec.pty; ++i) {
-    const StdioSpec& s = spec.stdio[i];
-    const char* name = i == 0 ? "stdin" : (i == 1 ? "stdout" : "stderr");
-    switch (s.mode) {
-      case SBX_STDIO_INHERIT:
-        src[i] = fcntl(i, F_GETFD) >= 0 ? i : -1;
-        break;
-      case SBX_STDIO_NULL: {
-        UniqueFd fd(open("/dev/null", O_RDWR | O_CLOEXEC));
-        if (!fd) throw_system("stdio", "open /dev/null", errno);
-        src[i] = fd.get();
-        child_owned.push_back(std::move(fd));
-        break;
-      }
-      case SBX_STDIO_PIPE:
-      case SBX_STDIO_CAPTURE: {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0) throw_system("stdio", std::string("pipe for ") + name, errno);
-        int child_end = i == 0 ? p[0] : p[1];
-        int host_end = i == 0 ? p[1] : p[0];
-        // The monitor thread reads captured output; writes to a captured
-        // stdin wait in poll with a timeout.
-        if (s.mode == SBX_STDIO_CAPTURE) (void)fcntl(host_end, F_SETFL, O_NONBLOCK);
-        out.stdio[i].reset(host_end);
-        src[i] = child_end;
-        child_owned.emplace_back(child_end);
-        break;
-      }
-      case SBX_STDIO_FILE: {
-        int flags = i == 0 ? O_RDONLY : (O_WRONLY | O_CREAT | O_TRUNC);
-        UniqueFd fd(open(s.path.c_str(), flags | O_CLOEXEC | O_NOCTTY, 0644));
-        if (!fd) {
-          int e = errno;
-          throw Error(SBX_E_INVALID, "stdio", e,
-                      std::string(name) + " file " + s.path + ": " + errno_text(e));
-        }
-        src[i] = fd.get();
-        child_owned.push_back(std::move(fd));
-        break;
-      }
-      case SBX_STDIO_FD:
-        if (fcntl(s.fd, F_GETFD) < 0)
-          throw Error(SBX_E_INVALID, "stdio", EBADF,
-                      std::string(name) + " fd " + std::to_string(s.fd) + " is not open");
-        src[i] = s.fd;
-        break;
-      case SBX_STDIO_STDOUT:
-        src[i] = src[1];
-        break;
-    }
-  }
+  prepare_stdio(spec, &out, &child_owned, src);
 
 #if defined(__SANITIZE_THREAD__)
   // ThreadSanitizer models the life of every fd; it cannot see the shim
@@ -407,6 +451,10 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const L
   if (status_wr) keep.push_back(status_wr.get());
   if (image_fd >= 0) keep.push_back(image_fd);
   if (policy.landlock_fd >= 0) keep.push_back(policy.landlock_fd);
+  if (supervisor != nullptr) {
+    keep.push_back(supervisor->ctrl_fd);
+    if (supervisor->seccomp_fd >= 0) keep.push_back(supervisor->seccomp_fd);
+  }
   for (int s : src)
     if (s >= 0) keep.push_back(s);
   keep.insert(keep.end(), preserve.begin(), preserve.end());
@@ -469,41 +517,11 @@ Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const L
   plan.path_value = path_value;
 
   plan.init_image_fd = image_fd;
+  plan.supervisor_fd = supervisor != nullptr ? supervisor->ctrl_fd : -1;
+  plan.seccomp_fd = supervisor != nullptr ? supervisor->seccomp_fd : -1;
+  plan.seccomp_self = supervisor != nullptr && supervisor->seccomp_self;
 
-  // Policy. rlimits: the box's defaults, then the spec's (the spec wins per
-  // resource); RLIMIT_CORE 0 unless asked (a core file of a sandboxed
-  // program is rarely wanted and may be large).
-  std::vector<launch::RlimitOp> rlimits = policy.rlimits;
-  auto set_rlimit = [&](int res, uint64_t soft, uint64_t hard) {
-    for (auto& r : rlimits)
-      if (r.resource == res) {
-        r.soft = soft;
-        r.hard = hard;
-        return;
-      }
-    rlimits.push_back({res, soft, hard});
-  };
-  if (std::none_of(rlimits.begin(), rlimits.end(),
-                   [](const launch::RlimitOp& r) { return r.resource == RLIMIT_CORE; })) {
-    struct rlimit core;
-    uint64_t hard = (getrlimit(RLIMIT_CORE, &core) == 0) ? core.rlim_max : RLIM_INFINITY;
-    set_rlimit(RLIMIT_CORE, 0, hard);
-  }
-  // The box's own entries (the CPU-time backstop) are ceilings: a spec may
-  // lower them, never lift them.
-  const std::vector<launch::RlimitOp>& ceilings = policy.rlimits;
-  for (auto& r : spec.rlimits) {
-    uint64_t soft = r.soft == SBX_RLIM_INFINITY ? RLIM_INFINITY : r.soft;
-    uint64_t hard = r.hard == SBX_RLIM_INFINITY ? RLIM_INFINITY : r.hard;
-    for (const auto& c : ceilings)
-      if (c.resource == r.resource) {
-        hard = std::min<uint64_t>(hard, c.hard);
-        soft = std::min<uint64_t>(soft, std::min<uint64_t>(c.soft, hard));
-      }
-    set_rlimit(r.resource, soft, hard);
-  }
-  for (const auto& r : rlimits)
-    if (r.resource == RLIMIT_CPU && r.hard != RLIM_INFINITY) out.cpu_rlimit_hard_s = r.hard;
+  std::vector<launch::RlimitOp> rlimits = merge_rlimits(policy, spec, &out.cpu_rlimit_hard_s);
   plan.rlimits = rlimits.data();
   plan.n_rlimits = rlimits.size();
   plan.keep_caps = policy.keep_caps;

@@ -63,6 +63,11 @@ struct Launched {
   // The program's RLIMIT_CPU hard limit in seconds (0: none): a SIGKILL
   // after that much CPU time is the kernel enforcing it.
   uint64_t cpu_rlimit_hard_s = 0;
+  // Spawned into a started box: PIDFD names a child of the box supervisor
+  // (not ours: signalled, never waited for); its status arrives from the
+  // supervisor (Process::deliver_status).
+  bool supervised = false;
+  int box_pid = 0;
 };
 
 // As root with a user namespace, the box's uid and gid are mapped to this
@@ -87,7 +92,27 @@ struct LaunchPolicy {
   std::vector<launch::RlimitOp> rlimits;  // box-wide defaults (spec entries win)
 };
 
-Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const LaunchPolicy& policy);
+// A started box (sbx_box_start): instead of a program, pid 1 becomes the
+// box supervisor (core/launch/supervisor_loop.hpp) serving CTRL_FD, the
+// box's end of the control socket; SECCOMP_FD is a memfd with the box's
+// seccomp program (or -1). Both are the caller's; it closes them after.
+struct SupervisorLaunch {
+  int ctrl_fd = -1;
+  int seccomp_fd = -1;
+  bool seccomp_self = false;  // the filter allows the supervisor's own calls (the default profile)
+};
+
+Launched launch_process(const ResolvedConfig& box, const ProcSpec& spec, const LaunchPolicy& policy,
+                        const SupervisorLaunch* supervisor = nullptr);
+
+// The host side of a spec's stdio: opens files, /dev/null, pipes and ptys;
+// the host ends go to OUT->stdio (and OUT->pty), the fds the program gets
+// are SRC[0..2] (-1: /dev/null), kept open by CHILD_OWNED until it has them.
+void prepare_stdio(const ProcSpec& spec, Launched* out, std::vector<UniqueFd>* child_owned, int src[3]);
+// The rlimits a program gets: the box's (ceilings), then the spec's, and
+// RLIMIT_CORE 0 unless asked. *CPU_HARD_S: RLIMIT_CPU's hard limit (or 0).
+std::vector<launch::RlimitOp> merge_rlimits(const LaunchPolicy& policy, const ProcSpec& spec,
+                                            uint64_t* cpu_hard_s);
 
 // Reaps a process known to be ending (after SIGKILL); retries EINTR.
 void reap_blocking(int pidfd);

@@ -181,4 +181,43 @@ inline int seccomp_set_filter(const void* fprog) {
   return (int)raw(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, L(fprog));
 }
 
+// Used by the box supervisor (supervisor_loop.hpp).
+inline int signalfd_all(int flags) {
+  uint64_t all = ~0ull;
+  return (int)raw(SYS_signalfd4, -1, L(&all), sizeof all, flags);
+}
+inline int ppoll(void* fds, unsigned long n) {
+  return (int)raw(SYS_ppoll, L(fds), L(n), 0, 0, 0);
+}
+inline long recvmsg(int fd, void* msg, int flags) {
+  return raw(SYS_recvmsg, fd, L(msg), flags);
+}
+inline long sendmsg(int fd, const void* msg, int flags) {
+  return raw(SYS_sendmsg, fd, L(msg), flags);
+}
+inline void* mmap(void* addr, size_t len, int prot, int flags, int fd, long off) {
+  return (void*)raw(SYS_mmap, L(addr), L(len), prot, flags, fd, off);  // NOLINT
+}
+inline int munmap(void* addr, size_t len) {
+  return (int)raw(SYS_munmap, L(addr), L(len));
+}
+inline int fstat(int fd, struct stat* st) {
+  return (int)raw(SYS_fstat, fd, L(st));
+}
+inline long pread(int fd, void* buf, size_t n, long off) {
+  return raw(SYS_pread64, fd, L(buf), L(n), off);
+}
+inline int waitid(int idtype, int id, siginfo_t* info, int options, void* rusage) {
+  return (int)raw(SYS_waitid, idtype, id, L(info), options, L(rusage));
+}
+inline int setpgid(pid_t pid, pid_t pgid) {
+  return (int)raw(SYS_setpgid, pid, pgid);
+}
+inline pid_t getpgid(pid_t pid) {
+  return (pid_t)raw(SYS_getpgid, pid);
+}
+inline pid_t getsid(pid_t pid) {
+  return (pid_t)raw(SYS_getsid, pid);
+}
+
 }  // namespace sbx::sys

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "core/cgroup/cgroup.hpp"
@@ -31,6 +32,8 @@ Process::Process(Launched&& l, ProcessLimits limits, ProcessIo io)
       pid_(l.pid),
       start_ns_(l.start_ns),
       box_init_(l.box_init),
+      supervised_(l.supervised),
+      box_pid_(l.box_pid),
       cpu_rlimit_hard_s_(l.cpu_rlimit_hard_s),
       limits_(std::move(limits)),
       io_(std::move(io)) {
@@ -48,6 +51,10 @@ Process::Process(Launched&& l, ProcessLimits limits, ProcessIo io)
   if (l.pty && stdin_) pty_ctl_.reset(fcntl(stdin_.get(), F_DUPFD_CLOEXEC, 3));
   for (int i = 0; i < 2; ++i) stacks_[i] = std::move(l.stacks[i]);
   rec_.pid = pid_;
+  if (supervised_) {
+    ready_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!ready_fd_) throw_system("eventfd", "eventfd for a process", errno);
+  }
 }
 
 Process::~Process() {
@@ -69,7 +76,7 @@ void Process::start_io() {
       if (auto self = weak.lock()) self->on_readable(i);
     });
   }
-  if (io_.on_exit) {
+  if (io_.on_exit && !supervised_) {
     end_watch_ = Reactor::instance().watch(pidfd_.get(), EPOLLIN, [weak](uint32_t) {
       if (auto self = weak.lock()) self->on_end_ready();
     });
@@ -118,6 +125,10 @@ void Process::notify_waiters_locked() {
 void Process::complete_output_locked() {
   if (output_completed_ || !ended_ || !streams_done_locked()) return;
   output_completed_ = true;
+  if (ready_fd_) {
+    uint64_t one = 1;
+    (void)!::write(ready_fd_.get(), &one, sizeof one);
+  }
   if (!out_[0].captured && !out_[1].captured) return;
   rec_.output_bytes = output_total_;
   rec_.usage_valid |= SBX_USAGE_OUTPUT;
@@ -379,6 +390,10 @@ bool Process::signal_tree(int sig) {
     if (reaped_) return true;
     cg = limits_.cgroup;
   }
+  if (limits_.tree_signal) {
+    limits_.tree_signal(sig);
+    return true;
+  }
   // The pidfds stay open as long as this object: a signal can only reach
   // this box, or nothing (ESRCH once it has ended).
   bool thaw_after = false;
@@ -515,6 +530,16 @@ void Process::read_report_locked() {
 }
 
 void Process::terminate() {
+  if (supervised_) {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (ended_ || !pidfd_) return;
+    syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+    sent_signals_ |= 1ull << (SIGKILL - 1);
+    // The supervisor reports the death; the box marks every process lost
+    // if the supervisor itself goes away, so this wait ends either way.
+    io_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return ended_; });
+    return;
+  }
   std::lock_guard<std::mutex> lk(mu_);
   if (reaped_ || !pidfd_) return;
   try {
@@ -678,6 +703,7 @@ void Process::reap_nonblocking_locked() {
 }
 
 bool Process::try_end_locked() {
+  if (supervised_) return ended_;
   if (ended_) {
     reap_nonblocking_locked();
     return true;
@@ -713,7 +739,7 @@ int Process::wait(int timeout_ms, ExitRecord* out) {
   }
   if (timeout_ms == 0) return SBX_E_TIMEOUT;
   const uint64_t gen = interrupt_gen_;
-  bool pidfd_poll_off = false;
+  bool pidfd_poll_off = supervised_;  // the status comes from the supervisor (notify_waiters_locked)
   int status_fd = status_rd_ ? status_rd_.get() : -1;
   UniqueFd efd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!efd) throw_system("eventfd", "eventfd for wait", errno);
@@ -803,6 +829,58 @@ int Process::kill(int sig) {
     }
   }
   return SBX_OK;
+}
+
+void Process::note_signal_sent(int sig) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (sig >= 1 && sig <= 64 && !ended_) sent_signals_ |= 1ull << (sig - 1);
+}
+
+void Process::note_hit(uint32_t hit) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!ended_) hits_ |= hit;
+}
+
+void Process::deliver_status(int code, int status, int64_t utime_us, int64_t stime_us, int64_t maxrss_kb) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (ended_) return;
+    have_report_ = true;
+    report_utime_us_ = utime_us;
+    report_stime_us_ = stime_us;
+    report_maxrss_kb_ = maxrss_kb;
+    reaped_ = true;
+    if (code == CLD_EXITED) {
+      rec_.kind = SBX_EXIT_EXITED;
+      rec_.code = status;
+    } else {
+      rec_.kind = SBX_EXIT_SIGNALED;
+      rec_.signal = status;
+      rec_.core_dumped = code == CLD_DUMPED ? 1 : 0;
+    }
+    finalize_locked();
+    complete_output_locked();
+    notify_waiters_locked();
+    io_cv_.notify_all();
+  }
+  maybe_fire_exit();
+}
+
+void Process::deliver_lost() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (ended_) return;
+    // pid 1 of the box ended: the kernel killed everything in its pid
+    // namespace with SIGKILL.
+    reaped_ = true;
+    rec_.kind = SBX_EXIT_SIGNALED;
+    rec_.signal = SIGKILL;
+    finalize_locked();
+    complete_output_locked();
+    notify_waiters_locked();
+    io_cv_.notify_all();
+  }
+  maybe_fire_exit();
 }
 
 int Process::take_stdio(int which) {

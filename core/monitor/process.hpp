@@ -50,6 +50,10 @@ struct ProcessLimits {
   double cpus = 0;             // the box's CPU bandwidth, to pace CPU-time checks
   bool seccomp_kills = false;  // a SIGSYS death is the filter's doing
   std::shared_ptr<cgroup::BoxCgroup> cgroup;
+  // How a time limit reaches "every process" of this one (a process in a
+  // started box: its process group through the supervisor). Unset: the
+  // box init, the cgroup or the program (signal_tree).
+  std::function<void(int)> tree_signal;
 };
 
 // Captured streams and their consumers (SBX_STDIO_CAPTURE).
@@ -103,8 +107,22 @@ class Process : public std::enable_shared_from_this<Process> {
   // else SIGSTOP/SIGCONT to the tree. Returns false if the process has ended.
   bool set_paused(bool on);
 
+  // A process in a started box: its status, reported by the supervisor
+  // (CODE is the siginfo si_code CLD_EXITED / CLD_KILLED / CLD_DUMPED,
+  // STATUS its si_status), with its own CPU time and peak RSS. LOST: the
+  // supervisor went away first, which took the process with it (SIGKILL).
+  void deliver_status(int code, int status, int64_t utime_us, int64_t stime_us, int64_t maxrss_kb);
+  void deliver_lost();
+  // Marks SIG as sent through sbx (the reason becomes "killed" if the
+  // process dies of it).
+  void note_signal_sent(int sig);
+  // Records a limit (SBX_HIT_*) reached by the box on this process's watch.
+  void note_hit(uint32_t hit);
+
   pid_t pid() const { return pid_; }
-  int pollfd() const { return pidfd_.get(); }
+  int box_pid() const { return box_pid_; }
+  bool supervised() const { return supervised_; }
+  int pollfd() const { return supervised_ ? ready_fd_.get() : pidfd_.get(); }
   // The host end of a pipe stream; -1 if none or already taken.
   int take_stdio(int which);
 
@@ -138,6 +156,9 @@ class Process : public std::enable_shared_from_this<Process> {
   std::vector<int> waiters_;  // eventfds of the waits in progress
 
   bool box_init_;
+  bool supervised_;
+  int box_pid_;
+  UniqueFd ready_fd_;  // supervised: an eventfd, readable once the record is final
   uint64_t cpu_rlimit_hard_s_;
   bool paused_ = false;  // guarded by mu_
   bool paused_by_stop_ = false;

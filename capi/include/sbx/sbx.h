@@ -64,13 +64,13 @@ extern "C" {
 /* Compile-time version of this header. The ABI major is the SONAME suffix
  * (libsbx.so.SBX_ABI_MAJOR); it changes only on an incompatible change. */
 #define SBX_VERSION_MAJOR 0
-#define SBX_VERSION_MINOR 2
+#define SBX_VERSION_MINOR 3
 #define SBX_VERSION_PATCH 0
-#define SBX_VERSION_STRING "0.2.0"
+#define SBX_VERSION_STRING "0.3.0"
 #define SBX_ABI_MAJOR 0
 
 /* Run-time version of the loaded library. Any out pointer may be NULL.
- * Returns a static string such as "0.2.0" (never free it). */
+ * Returns a static string such as "0.3.0" (never free it). */
 SBX_API const char* sbx_version(int* major, int* minor, int* patch);
 /* Run-time ABI major of the loaded library (compare with SBX_ABI_MAJOR). */
 SBX_API int sbx_abi_version(void);
@@ -89,7 +89,10 @@ typedef enum sbx_status {
   SBX_E_TIMEOUT = -8,      /* a wait timed out; nothing changed */
   SBX_E_INTERRUPTED = -9,  /* a wait was interrupted by sbx_*_interrupt */
   SBX_E_UNSUPPORTED = -10, /* this host or build cannot do what was asked */
-  SBX_E_INTERNAL = -11     /* a bug in libsbx; please report it */
+  SBX_E_INTERNAL = -11,    /* a bug in libsbx; please report it */
+  SBX_E_PROCESS = -12      /* a process-table call failed as POSIX defines it:
+                              sbx_error_errno() is ESRCH, ECHILD, EPERM,
+                              EACCES or EINVAL (since 0.3) */
 } sbx_status;
 
 /* A static name such as "SBX_E_SETUP" (never free it). */
@@ -213,6 +216,10 @@ SBX_API int sbx_config_set_timeout(sbx_config* cfg, uint64_t ms, sbx_error** err
 /* Time between SIGTERM and SIGKILL when a time limit ends a box or process
  * (default 1000 ms; 0 = SIGKILL at once). */
 SBX_API int sbx_config_set_kill_grace(sbx_config* cfg, uint64_t ms, sbx_error** err);
+/* How long a started box's process table keeps a process that has exited
+ * and was not waited for with sbx_box_waitpid (a zombie entry), in
+ * milliseconds (default 60000; 0 = removed at once unless waited for). */
+SBX_API int sbx_config_set_zombie_ttl(sbx_config* cfg, uint64_t ms, sbx_error** err);
 /* Where the box's cgroup is created. An absolute path inside a cgroup mount
  * (v2) or a path relative to each v1 controller mount ("sbx/ci"). Default:
  * "sbx" below the root as root; rootless, a delegated v2 subtree of the
@@ -397,6 +404,20 @@ SBX_API int sbx_spec_set_exit_callback(sbx_spec* spec, sbx_exit_fn fn, void* use
 enum { SBX_OUTPUT_LIMIT_TRUNCATE = 0, SBX_OUTPUT_LIMIT_KILL = 1 };
 SBX_API int sbx_spec_set_output_limit(sbx_spec* spec, uint64_t max_bytes, int action, sbx_error** err);
 
+/* Process group of a process spawned into a started box (sbx_box_start):
+ *   SBX_PGROUP_NEW          a new group led by the process (the default),
+ *                           in the box init's session;
+ *   SBX_PGROUP_JOIN         join group PGID (box pids; 0 = the box init's
+ *                           own group), which must exist in the box init's
+ *                           session (else the spawn fails, step "setpgid",
+ *                           EPERM, as setpgid(2) does);
+ *   SBX_PGROUP_NEW_SESSION  a new session and group (setsid).
+ * PGID must be 0 except with SBX_PGROUP_JOIN. A pty (sbx_spec_set_pty)
+ * always gets a new session. The one process of a box that was not
+ * started always leads its own session. */
+enum { SBX_PGROUP_NEW = 0, SBX_PGROUP_JOIN = 1, SBX_PGROUP_NEW_SESSION = 2 };
+SBX_API int sbx_spec_set_pgroup(sbx_spec* spec, int mode, int pgid, sbx_error** err);
+
 /* Runs the program on a pseudo-terminal of ROWS x COLS (both 1..10000): its
  * stdin, stdout and stderr are the terminal, which is its controlling
  * terminal (it leads its own session). The host side is the captured
@@ -415,7 +436,7 @@ typedef struct sbx_proc sbx_proc;
 typedef enum sbx_box_state {
   SBX_BOX_CONFIGURED = 0, /* created, nothing running */
   SBX_BOX_RUNNING = 1,    /* its process is alive */
-  SBX_BOX_STOPPING = 2,   /* reserved for box stop with grace */
+  SBX_BOX_STOPPING = 2,   /* sbx_box_stop is ending its processes */
   SBX_BOX_STOPPED = 3,    /* its process ended and was reaped */
   SBX_BOX_PAUSED = 4,     /* frozen by sbx_box_pause */
   SBX_BOX_FAILED = 5      /* setup failed; nothing is left running */
@@ -436,13 +457,20 @@ SBX_API int sbx_box_state_get(const sbx_box* box, sbx_box_state* out);
 /* A static name such as "running". */
 SBX_API const char* sbx_box_state_name(int state);
 
-/* Starts SPEC in the box: clone3 into the box's namespaces, build the
- * filesystem view, drop identity and capabilities, close fds, execve.
+/* Starts SPEC in the box. Two kinds of box:
+ *   - a box that was not started (SBX_BOX_CONFIGURED) runs SPEC as its one
+ *     process: clone3 into the box's namespaces, build the filesystem view,
+ *     drop identity and capabilities, close fds, execve. The box ends with
+ *     it (a second spawn is SBX_E_STATE);
+ *   - a started box (sbx_box_start, SBX_BOX_RUNNING) takes any number of
+ *     processes, from any number of threads at once: its supervisor (pid 1
+ *     of the box) starts each one as its child, in its own process group by
+ *     default (sbx_spec_set_pgroup), and they appear in the box's process
+ *     table (sbx_box_waitpid, sbx_box_signal, ...).
  * Returns only when the program has been executed, or with an error if
  * any step of that failed: SBX_E_SETUP (step + errno), SBX_E_NOTFOUND,
  * SBX_E_EXEC. On failure nothing is left behind. On success *OUT is a new
- * process handle owned by the caller (sbx_proc_free).
- * This version hosts one process per box: a second spawn is SBX_E_STATE. */
+ * process handle owned by the caller (sbx_proc_free). */
 SBX_API int sbx_box_spawn(sbx_box* box, const sbx_spec* spec, sbx_proc** out, sbx_error** err);
 
 /* Sends SIG to everything in the box: the box init forwards catchable
@@ -459,6 +487,127 @@ SBX_API int sbx_box_kill(sbx_box* box, int sig, sbx_error** err);
  * SBX_E_STATE unless running (resume: unless paused). */
 SBX_API int sbx_box_pause(sbx_box* box, sbx_error** err);
 SBX_API int sbx_box_resume(sbx_box* box, sbx_error** err);
+
+/* ------------------------------------------------------- started boxes */
+
+/* Starts the box without a program (SBX_BOX_CONFIGURED -> SBX_BOX_RUNNING):
+ * its namespaces, filesystem view, cgroup and policies come to life around
+ * a supervisor that is pid 1 of the box. It reaps every orphan of the box,
+ * is the parent of every process spawned into it (sbx_box_spawn), and
+ * reports each one's exit, stop and continue. The box runs until
+ * sbx_box_stop or sbx_box_free; its wall-clock limit
+ * (sbx_config_set_timeout) counts from here and stops it. Needs the pid
+ * namespace (SBX_NS_PID). Failures are those of a spawn: SBX_E_SETUP with
+ * the failing step; the box is then SBX_BOX_FAILED. */
+SBX_API int sbx_box_start(sbx_box* box, sbx_error** err);
+
+/* Stops a running or paused box (-> SBX_BOX_STOPPING -> SBX_BOX_STOPPED):
+ * SIGTERM to every process in it, at most GRACE_MS milliseconds (-1: the
+ * box's kill grace) for them to end, then SIGKILL to what is left; then the
+ * supervisor ends. Every process's exit record is exact and every wait on
+ * them returns. For a box that was not started, this ends its one process
+ * the same way. SBX_OK on a box that is already stopped; SBX_E_STATE on a
+ * box that never ran (configured, failed). */
+SBX_API int sbx_box_stop(sbx_box* box, int grace_ms, sbx_error** err);
+
+/* ---------------------------------------------- the box's process table
+ *
+ * A started box keeps a POSIX-style table of the processes spawned into it
+ * with sbx_box_spawn, named by their pid inside the box (the "box pid";
+ * sbx_proc_box_pid). Their parent is the box supervisor (box pid 1, which
+ * leads its own session and process group 1): these calls act as that
+ * parent would, with waitpid(2)/kill(2)/setpgid(2) semantics. A call that
+ * fails as POSIX defines returns SBX_E_PROCESS with the errno in the error
+ * (sbx_error_errno): ESRCH (no such process or group in the table), ECHILD
+ * (nothing to wait for), EPERM, EACCES, EINVAL. Calls on a box that was not
+ * started are SBX_E_STATE. Processes that the spawned programs start
+ * themselves are not in the table (the supervisor reaps them). */
+
+/* kill(2): PID > 0 one process; PID == 0 the box init's group (group 1);
+ * PID == -1 every process in the box; PID < -1 the group -PID. SIG 0 only
+ * checks that the target exists. EINVAL for an invalid signal, ESRCH for an
+ * unknown pid or group. An exited process not yet waited for (a zombie)
+ * accepts signals and ignores them. A signal held for a process
+ * (sbx_box_sigmask) stays pending for it. Stopped processes receive
+ * SIGKILL and SIGCONT; other signals wait until they continue, as in the
+ * kernel. */
+SBX_API int sbx_box_signal(sbx_box* box, int pid, int sig, sbx_error** err);
+
+/* waitpid(2) option bits (the values of Linux's <sys/wait.h>). */
+enum { SBX_WNOHANG = 1, SBX_WUNTRACED = 2, SBX_WCONTINUED = 8 };
+
+/* waitpid(2) over the table: PID > 0 that process; -1 any; 0 the box
+ * init's group; < -1 the group -PID. An exit is reported once and removes
+ * the process from the table; with SBX_WUNTRACED each stop, with
+ * SBX_WCONTINUED each continue is reported once. *OUT_STATUS is a Linux wait
+ * status (use WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG, WIFSTOPPED,
+ * WSTOPSIG, WIFCONTINUED). With SBX_WNOHANG and nothing to report: SBX_OK
+ * with *OUT_PID = 0. ECHILD when nothing in the table matches. Waits at
+ * most TIMEOUT_MS (-1 forever): SBX_E_TIMEOUT; sbx_box_interrupt wakes it
+ * with SBX_E_INTERRUPTED; stopping the box ends it (the exits are then
+ * reported). Independent of sbx_proc_wait, whose record stays readable. */
+SBX_API int sbx_box_waitpid(sbx_box* box, int pid, int options, int timeout_ms, int* out_pid, int* out_status,
+                            sbx_error** err);
+
+/* setpgid(2) applied by the box init to its child PID: PGID 0 means PID.
+ * As in the kernel: ESRCH for a pid not in the table (or exited), EPERM for
+ * a session leader or a group in another session, EACCES once the child
+ * has executed its program (which every spawned process has: choose the
+ * group at spawn with sbx_spec_set_pgroup), EINVAL for a negative PGID. */
+SBX_API int sbx_box_setpgid(sbx_box* box, int pid, int pgid, sbx_error** err);
+/* setsid(2) for process PID: EPERM when it leads a process group (every
+ * process spawned with SBX_PGROUP_NEW or a new session does). A process
+ * can only change its own session: for any other one this is
+ * SBX_E_UNSUPPORTED (use SBX_PGROUP_NEW_SESSION at spawn). */
+SBX_API int sbx_box_setsid(sbx_box* box, int pid, sbx_error** err);
+/* getpgid(2) / getsid(2): PID 0 is the box init. Read from the kernel
+ * while the process runs (a program may change its own group); the last
+ * known value for a zombie. ESRCH for unknown pids. */
+SBX_API int sbx_box_getpgid(sbx_box* box, int pid, int* out, sbx_error** err);
+SBX_API int sbx_box_getsid(sbx_box* box, int pid, int* out, sbx_error** err);
+
+/* Held signals: a mask per process, kept by sbx (the program's own signal
+ * mask is not touched). A signal sent with sbx_box_signal while held
+ * becomes pending and is delivered when released. HOW is SBX_SIG_BLOCK,
+ * SBX_SIG_UNBLOCK or SBX_SIG_SETMASK; SET has bit N-1 for signal N;
+ * SIGKILL, SIGSTOP and SIGCONT are never held (silently left out, as
+ * sigprocmask does). *OLD (may be NULL) receives the mask before. ESRCH
+ * for a pid that is unknown or has exited, EINVAL for a bad HOW. */
+enum { SBX_SIG_BLOCK = 0, SBX_SIG_UNBLOCK = 1, SBX_SIG_SETMASK = 2 };
+SBX_API int sbx_box_sigmask(sbx_box* box, int pid, int how, uint64_t set, uint64_t* old, sbx_error** err);
+/* The signals pending for PID because they are held. */
+SBX_API int sbx_box_sigpending(sbx_box* box, int pid, uint64_t* out, sbx_error** err);
+
+/* The box pids in the table (running, stopped and zombies), ascending, as
+ * an array owned by the caller (sbx_free); *N may be 0. */
+SBX_API int sbx_box_list(sbx_box* box, int** pids, size_t* n, sbx_error** err);
+
+typedef enum sbx_proc_state {
+  SBX_PROC_RUNNING = 1,
+  SBX_PROC_STOPPED = 2,
+  SBX_PROC_ZOMBIE = 3 /* exited, not yet waited for */
+} sbx_proc_state;
+
+/* One table entry. Versioned by size like sbx_exit_status. */
+typedef struct sbx_proc_info {
+  size_t size;
+  int pid;  /* box pid */
+  int ppid; /* 1: the box supervisor */
+  int pgid;
+  int sid;
+  int state;         /* sbx_proc_state */
+  int wait_status;   /* a Linux wait status once a zombie, else 0 */
+  int host_pid;      /* for display only */
+  char command[128]; /* argv joined by spaces, truncated, NUL-terminated */
+} sbx_proc_info;
+
+SBX_API int sbx_box_proc_info(sbx_box* box, int pid, sbx_proc_info* out, sbx_error** err);
+
+/* Terminate-all: SIGTERM to every process in the box, at most GRACE_MS
+ * (-1: the box's kill grace) for them to end, SIGKILL to the survivors;
+ * returns once every process of the table has exited. The box keeps
+ * running (new spawns are fine afterwards). */
+SBX_API int sbx_box_terminate_all(sbx_box* box, int grace_ms, sbx_error** err);
 
 /* The enforcement report of a box (available from sbx_box_create on):
  * one entry per limit and security layer, saying whether it is enforced and
@@ -575,6 +724,9 @@ SBX_API int sbx_box_interrupt(sbx_box* box, sbx_error** err);
  * SBX_E_STATE once the process has been reaped. */
 SBX_API int sbx_proc_kill(sbx_proc* proc, int sig, sbx_error** err);
 
+/* The process's pid inside its started box (its entry in the box's process
+ * table); 0 for the one process of a box that was not started. */
+SBX_API int sbx_proc_box_pid(const sbx_proc* proc, int* out);
 /* Host pid of the box process (its pid-1 init when a pid namespace is used),
  * for display; use the handle, never the pid, to signal it. */
 SBX_API int sbx_proc_pid(const sbx_proc* proc, pid_t* out);

@@ -9,7 +9,10 @@
 //   - when the program ends, write an InitReport (its raw wait status and
 //     the CPU time and peak RSS of everything reaped) to the status pipe and
 //     exit, which makes the kernel kill what is left.
-// Invoked as: sbx-init STATUS_FD PROGRAM_PID GO_FD (first writes one byte to
+// In a started box it is the box supervisor instead (supervisor_loop.hpp),
+// invoked as: sbx-init -S STATUS_FD CTRL_FD SECCOMP_FD|- self|child (who
+// installs the seccomp filter).
+// Otherwise invoked as: sbx-init STATUS_FD PROGRAM_PID GO_FD (first writes one byte to
 // GO_FD: the program waits for it before it executes). Every signal is already
 // blocked (the mask survives execve), so signals queue for sigtimedwait even
 // though a pid-namespace init would otherwise drop signals without handlers.
@@ -19,7 +22,22 @@
 #include <sys/wait.h>
 
 #include "core/launch/init_loop.hpp"
+#include "core/launch/raw_clone3.hpp"
 #include "core/launch/raw_syscalls.hpp"
+#include "core/launch/supervisor_loop.hpp"
+
+// The compiler may emit calls to these for struct copies and zeroing.
+extern "C" void* memset(void* d, int c, size_t n) {
+  auto* p = static_cast<volatile unsigned char*>(d);
+  for (size_t i = 0; i < n; ++i) p[i] = static_cast<unsigned char>(c);
+  return d;
+}
+extern "C" void* memcpy(void* d, const void* s, size_t n) {
+  auto* p = static_cast<volatile unsigned char*>(d);
+  const auto* q = static_cast<const unsigned char*>(s);
+  for (size_t i = 0; i < n; ++i) p[i] = q[i];
+  return d;
+}
 
 namespace {
 
@@ -36,6 +54,18 @@ long parse_long(const char* s) {
 
 [[noreturn]] void init_main(long argc, char** argv) {
   using namespace sbx;
+  if (argc == 6 && argv[1][0] == '-' && argv[1][1] == 'S' && argv[1][2] == '\0') {
+    // A started box: sbx-init -S STATUS_FD CTRL_FD SECCOMP_FD|- self|child
+    const long status_fd = parse_long(argv[2]);
+    const long ctrl = parse_long(argv[3]);
+    const long filter = argv[4][0] == '-' ? -1 : parse_long(argv[4]);
+    if (status_fd < 0 || ctrl < 0) sys::exit_group(125);
+    (void)sys::prctl(PR_SET_DUMPABLE, 0);
+    (void)sys::prctl(PR_SET_NAME, reinterpret_cast<unsigned long>("sbx-init"));
+    const bool self = argv[5][0] == 's';
+    sbx::launch::run_supervisor(static_cast<int>(ctrl), static_cast<int>(status_fd), static_cast<int>(filter),
+                                self);
+  }
   if (argc < 4) sys::exit_group(125);
   const long status_fd = parse_long(argv[1]);
   const long program = parse_long(argv[2]);
