@@ -67,7 +67,11 @@ uint64_t cpu_ns() {
 // the namespaces and execve: no id maps, no filesystem view, no box init, no
 // identity drop. Not a sandbox; a lower bound for any launcher that creates
 // the same namespaces.
-enum class Kind { kPosixSpawn, kSbx, kCloneFloor };
+// kSbxWarm: a spawn into a box that was started once before the run (the
+// box's namespaces, filesystem view and policies already exist; its
+// supervisor starts /bin/true as its child): the cost per process of a
+// multi-process box.
+enum class Kind { kPosixSpawn, kSbx, kCloneFloor, kSbxWarm };
 
 struct Variant {
   std::string key;    // for --variants
@@ -229,10 +233,74 @@ Sample run_sbx(const Variant& v) {
   return s;
 }
 
+// One started box per process, kept for the whole run.
+sbx_box* g_warm_box = nullptr;
+std::string g_warm_error;
+
+void start_warm_box() {
+  sbx_error* err = nullptr;
+  sbx_config* cfg = nullptr;
+  if (sbx_config_new(&cfg, &err) != SBX_OK) {
+    g_warm_error = take_error(err, "sbx_config_new");
+  } else if (sbx_box_create(&g_warm_box, cfg, &err) != SBX_OK) {
+    g_warm_error = take_error(err, "sbx_box_create");
+  } else if (sbx_box_start(g_warm_box, &err) != SBX_OK) {
+    g_warm_error = take_error(err, "sbx_box_start");
+    sbx_box_free(g_warm_box);
+    g_warm_box = nullptr;
+  }
+  sbx_config_free(cfg);
+}
+
+// A spawn into the warm box, as a C API user writes it: spec, spawn, wait,
+// free.
+Sample run_sbx_warm(const Variant&) {
+  Sample s;
+  if (g_warm_box == nullptr) {
+    s.error = g_warm_error.empty() ? "no started box" : g_warm_error;
+    return s;
+  }
+  sbx_error* err = nullptr;
+  sbx_spec* spec = nullptr;
+  sbx_proc* proc = nullptr;
+  sbx_exit_status st = SBX_EXIT_STATUS_INIT;
+  const char* const argv[] = {kTrue};
+  uint64_t t0 = now_ns();
+  bool ok = false;
+  if (sbx_spec_new(&spec, &err) != SBX_OK) {
+    s.error = take_error(err, "sbx_spec_new");
+  } else if (sbx_spec_set_argv(spec, 1, argv, &err) != SBX_OK) {
+    s.error = take_error(err, "sbx_spec_set_argv");
+  } else if (sbx_box_spawn(g_warm_box, spec, &proc, &err) != SBX_OK) {
+    s.error = take_error(err, "sbx_box_spawn");
+  } else {
+    ok = true;
+  }
+  uint64_t t_spawned = now_ns();
+  if (ok && sbx_proc_wait(proc, -1, &st, &err) != SBX_OK) {
+    s.error = take_error(err, "sbx_proc_wait");
+    ok = false;
+  }
+  sbx_proc_free(proc);
+  sbx_spec_free(spec);
+  uint64_t t1 = now_ns();
+  s.total_ms = static_cast<double>(t1 - t0) / 1e6;
+  s.spawn_ms = static_cast<double>(t_spawned - t0) / 1e6;
+  s.wait_ms = static_cast<double>(t1 - t_spawned) / 1e6;
+  if (ok && sbx_exit_shell_code(&st) != 0) {
+    s.error = "/bin/true in the warm box ended with shell code " + std::to_string(sbx_exit_shell_code(&st));
+    ok = false;
+  }
+  s.ok = ok;
+  return s;
+}
+
 Sample run_variant(const Variant& v) {
   switch (v.kind) {
     case Kind::kSbx:
       return run_sbx(v);
+    case Kind::kSbxWarm:
+      return run_sbx_warm(v);
     case Kind::kCloneFloor:
       return run_clone_floor(v);
     case Kind::kPosixSpawn:
@@ -303,7 +371,7 @@ void usage(FILE* f) {
           "  --warmup N      unmeasured iterations first (default %d; %d with --quick)\n"
           "  --quick         %d iterations: a smoke run for CI\n"
           "  --out FILE      also write the Markdown report to FILE\n"
-          "  --variants L    run only these variants (keys: posix_spawn, sbx_all, unshare,\n"
+          "  --variants L    run only these variants (keys: posix_spawn, sbx_all, sbx_warm, unshare,\n"
           "                  bwrap, sbx_no_net, sbx_user_pid_mnt, floor_7ns, floor_6ns);\n"
           "                  without posix_spawn the ratio column is n/a (useful\n"
           "                  under strace or perf)\n"
@@ -395,6 +463,13 @@ std::vector<Variant> make_variants() {
     v.label = "sbx, all namespaces, default fs view";
     v.kind = Kind::kSbx;
     v.ns_mask = SBX_NS_ALL;
+    vs.push_back(v);
+  }
+  {
+    Variant v;
+    v.key = "sbx_warm";
+    v.label = "sbx, spawn into a started box (all namespaces)";
+    v.kind = Kind::kSbxWarm;
     vs.push_back(v);
   }
   {
@@ -504,6 +579,10 @@ std::string report(const std::vector<Variant>& vs, const Options& o, const std::
       row("&nbsp;&nbsp;↳ create + spawn (until sbx_box_spawn returns)", v.spawn_ms, "", "");
       row("&nbsp;&nbsp;↳ wait + frees", v.wait_ms, "", "");
     }
+    if (v.kind == Kind::kSbxWarm) {
+      row("&nbsp;&nbsp;↳ spawn (until sbx_box_spawn returns)", v.spawn_ms, "", "");
+      row("&nbsp;&nbsp;↳ wait + frees", v.wait_ms, "", "");
+    }
   }
   bool any_failed = false;
   for (const auto& v : vs)
@@ -551,6 +630,9 @@ int main(int argc, char** argv) {
     memset(mem, 1, len);  // kept mapped until exit
   }
 
+  for (const auto& v : vs)
+    if (v.kind == Kind::kSbxWarm && g_warm_box == nullptr) start_warm_box();
+
   const std::string date = utc_now();
   const std::string load_start = loadavg();
   const uint64_t run_t0 = now_ns();
@@ -577,13 +659,15 @@ int main(int argc, char** argv) {
         continue;
       }
       v.total_ms.push_back(s.total_ms);
-      if (v.kind == Kind::kSbx) {
+      if (v.kind == Kind::kSbx || v.kind == Kind::kSbxWarm) {
         v.spawn_ms.push_back(s.spawn_ms);
         v.wait_ms.push_back(s.wait_ms);
       }
     }
   }
   const double wall_s = static_cast<double>(now_ns() - run_t0) / 1e9;
+  sbx_box_free(g_warm_box);
+  g_warm_box = nullptr;
 
   std::string text = report(vs, o, date, load_start, loadavg(), wall_s);
   fputs(text.c_str(), stdout);
