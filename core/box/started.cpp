@@ -54,15 +54,6 @@ std::string command_of(const ProcSpec& spec) {
   return c.substr(0, 127);
 }
 
-// The host pid behind a pidfd ("Pid:" in its fdinfo), or 0.
-int host_pid_of(int pidfd) {
-  std::string info;
-  if (!read_small_file("/proc/self/fdinfo/" + std::to_string(pidfd), &info)) return 0;
-  size_t at = info.find("\nPid:");
-  if (at == std::string::npos) return 0;
-  return atoi(info.c_str() + at + 5);
-}
-
 // The innermost value of an "NSxxx:" line of /proc/PID/status: the one the
 // box sees.
 bool ns_field(const std::string& status, const char* key, int* out) {
@@ -403,6 +394,7 @@ void Box::on_supervisor_event(const sup::Msg& m) {
       e.pid = m.a;
       e.pgid = m.c;
       e.sid = m.d;
+      e.host_pid = static_cast<int>(m.x[0]);
       table_[m.a] = std::move(e);
       return;
     }
@@ -650,7 +642,7 @@ std::shared_ptr<Process> Box::spawn_supervised(const ProcSpec& spec) {
   auto shared_pidfd = std::make_shared<UniqueFd>(fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 3));
   if (!*shared_pidfd) throw_system("spawn", "dup of a pidfd", errno);
   l.pidfd = std::move(pidfd);
-  l.pid = host_pid_of(l.pidfd.get());
+  l.pid = 0;  // from the table entry below (read when the reply arrived)
   l.supervised = true;
   l.box_pid = box_pid;
   l.start_ns = start_ns;
@@ -677,7 +669,11 @@ std::shared_ptr<Process> Box::spawn_supervised(const ProcSpec& spec) {
   io.on_exit = spec.on_exit;
   io.output_limit = spec.output_limit;
   io.output_limit_kill = spec.output_limit_kill;
-  const int host_pid = l.pid;
+  {
+    std::lock_guard<std::mutex> lk(table_mu_);
+    auto it = table_.find(box_pid);
+    if (it != table_.end()) l.pid = it->second.host_pid;
+  }
   auto p = std::make_shared<Process>(std::move(l), std::move(pl), std::move(io));
   p->arm_limits();
   p->start_io();
@@ -691,7 +687,6 @@ std::shared_ptr<Process> Box::spawn_supervised(const ProcSpec& spec) {
     Entry& e = it->second;
     e.registered = true;
     e.proc = p;
-    e.host_pid = host_pid;
     e.command = command_of(spec);
     if (e.state != SBX_PROC_ZOMBIE) e.pidfd = shared_pidfd;
     if (e.state == SBX_PROC_ZOMBIE) {
@@ -808,8 +803,10 @@ int Box::waitpid(int pid, int options, int timeout_ms, int* status) {
       timeout_ms < 0 ? 0 : monotonic_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
   std::unique_lock<std::mutex> lk(table_mu_);
   const uint64_t gen = table_interrupt_gen_;
+  // Expired zombies go before the search, never while waiting: an exit this
+  // call is waiting for is reported to it whatever the TTL.
+  purge_zombies_locked();
   for (;;) {
-    purge_zombies_locked();
     bool any = false;
     for (auto& kv : table_) {
       Entry& e = kv.second;

@@ -4,14 +4,26 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/common/error.hpp"
+#include "core/common/util.hpp"
 
 namespace sbx {
 
 namespace sup = launch::sup;
+
+int host_pid_of_pidfd(int pidfd) {
+  std::string info;
+  if (!read_small_file("/proc/self/fdinfo/" + std::to_string(pidfd), &info)) return 0;
+  size_t at = info.find("\nPid:");
+  if (at == std::string::npos) return 0;
+  int pid = atoi(info.c_str() + at + 5);
+  return pid > 0 ? pid : 0;  // -1: already reaped
+}
 
 SupervisorLink::SupervisorLink(UniqueFd fd, std::function<void(const Msg&)> on_event,
                                std::function<void()> on_closed)
@@ -167,7 +179,12 @@ void SupervisorLink::on_readable() {
       if (on_event_) on_event_(m);
       continue;
     }
-    if (m.type == sup::kSpawnReply && m.a > 0 && on_event_) on_event_(m);
+    if (m.type == sup::kSpawnReply && m.a > 0) {
+      // The host pid, read as early as possible: once the supervisor has
+      // reaped the process its pidfd no longer names a pid.
+      m.x[0] = owned.empty() ? 0 : host_pid_of_pidfd(owned.front().get());
+      if (on_event_) on_event_(m);
+    }
     std::lock_guard<std::mutex> lk(mu_);
     auto it = pending_.find(m.seq);
     if (it == pending_.end()) continue;  // a posted request

@@ -19,11 +19,15 @@
 
 namespace sbx {
 
+// The host pid a pidfd names ("Pid:" of its fdinfo), or 0 once reaped.
+int host_pid_of_pidfd(int pidfd);
+
 class SupervisorLink : public std::enable_shared_from_this<SupervisorLink> {
  public:
   using Msg = launch::sup::Msg;
   // ON_EVENT runs on the monitor thread for every kChild message and for
-  // every successful kSpawnReply before its caller wakes up; ON_CLOSED once
+  // every successful kSpawnReply (with x[0] = the process's host pid, 0 if
+  // it was already reaped) before its caller wakes up; ON_CLOSED once
   // when the supervisor goes away unasked (end of file).
   SupervisorLink(UniqueFd fd, std::function<void(const Msg&)> on_event, std::function<void()> on_closed);
   ~SupervisorLink();

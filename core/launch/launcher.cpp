@@ -245,6 +245,10 @@ void force_classic_launch_for_tests(bool on) {
   g_force_classic.store(on);
 }
 
+namespace {
+constexpr int kCapturePipeSize = 1 << 20;  // /proc/sys/fs/pipe-max-size's default
+}  // namespace
+
 void prepare_stdio(const ProcSpec& spec, Launched* out, std::vector<UniqueFd>* child_owned, int src[3]) {
   if (spec.pty) {
     // The master stays here; the slave, opened from the master (no path in
@@ -289,7 +293,13 @@ void prepare_stdio(const ProcSpec& spec, Launched* out, std::vector<UniqueFd>* c
         int host_end = i == 0 ? p[1] : p[0];
         // The monitor thread reads captured output; writes to a captured
         // stdin wait in poll with a timeout.
-        if (s.mode == SBX_STDIO_CAPTURE) (void)fcntl(host_end, F_SETFL, O_NONBLOCK);
+        if (s.mode == SBX_STDIO_CAPTURE) {
+          (void)fcntl(host_end, F_SETFL, O_NONBLOCK);
+          // A larger pipe: fewer wake-ups of the monitor thread and of the
+          // program per byte (best effort: the per-user pipe quota may say
+          // no, and the default size stays).
+          if (i != 0) (void)fcntl(host_end, F_SETPIPE_SZ, kCapturePipeSize);
+        }
         out->stdio[i].reset(host_end);
         src[i] = child_end;
         child_owned->emplace_back(child_end);

@@ -138,9 +138,16 @@ void Process::complete_output_locked() {
     rec_.reason = SBX_REASON_OUTPUT;
 }
 
+namespace {
+// The monitor thread's read buffer (only that thread reads captured
+// streams): as large as a capture pipe, so one read drains it.
+alignas(64) char g_read_buf[1 << 20];
+}  // namespace
+
 void Process::on_readable(int idx) {
   OutStream& o = out_[idx];
-  char buf[65536];
+  char* const buf = g_read_buf;
+  const size_t buf_size = sizeof g_read_buf;
   for (;;) {
     int fd;
     {
@@ -148,7 +155,7 @@ void Process::on_readable(int idx) {
       if (!o.fd || o.paused) return;
       fd = o.fd.get();
     }
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, buf_size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) {

@@ -528,9 +528,9 @@ SBX_API int sbx_box_stop(sbx_box* box, int grace_ms, sbx_error** err);
  * checks that the target exists. EINVAL for an invalid signal, ESRCH for an
  * unknown pid or group. An exited process not yet waited for (a zombie)
  * accepts signals and ignores them. A signal held for a process
- * (sbx_box_sigmask) stays pending for it. Stopped processes receive
- * SIGKILL and SIGCONT; other signals wait until they continue, as in the
- * kernel. */
+ * (sbx_box_sigmask) stays pending for it. As in the kernel, a stopped
+ * process takes SIGKILL, SIGCONT and any signal that ends it by default
+ * (without a handler) at once; others wait until it continues. */
 SBX_API int sbx_box_signal(sbx_box* box, int pid, int sig, sbx_error** err);
 
 /* waitpid(2) option bits (the values of Linux's <sys/wait.h>). */
@@ -606,7 +606,9 @@ SBX_API int sbx_box_proc_info(sbx_box* box, int pid, sbx_proc_info* out, sbx_err
 /* Terminate-all: SIGTERM to every process in the box, at most GRACE_MS
  * (-1: the box's kill grace) for them to end, SIGKILL to the survivors;
  * returns once every process of the table has exited. The box keeps
- * running (new spawns are fine afterwards). */
+ * running (new spawns are fine afterwards). A process handle's record
+ * (sbx_proc_wait) is final once its captured streams have reached end of
+ * file too, which a child of the program that still holds them delays. */
 SBX_API int sbx_box_terminate_all(sbx_box* box, int grace_ms, sbx_error** err);
 
 /* The enforcement report of a box (available from sbx_box_create on):
@@ -727,8 +729,10 @@ SBX_API int sbx_proc_kill(sbx_proc* proc, int sig, sbx_error** err);
 /* The process's pid inside its started box (its entry in the box's process
  * table); 0 for the one process of a box that was not started. */
 SBX_API int sbx_proc_box_pid(const sbx_proc* proc, int* out);
-/* Host pid of the box process (its pid-1 init when a pid namespace is used),
- * for display; use the handle, never the pid, to signal it. */
+/* Host pid of the box process (its pid-1 init when a pid namespace is used;
+ * in a started box the process itself, or 0 if it had already ended and
+ * been reaped when its spawn was answered), for display; use the handle,
+ * never the pid, to signal it. */
 SBX_API int sbx_proc_pid(const sbx_proc* proc, pid_t* out);
 /* A pollable fd (a pidfd): readable once the box has ended and been torn
  * down; call sbx_proc_wait(proc, 0, ...) then. Borrowed from PROC; do not
