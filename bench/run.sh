@@ -79,6 +79,13 @@ of starting it:
   \`sbx_box_spawn\` returns (the program has been executed) and the rest (the
   program runs and exits, the box is torn down, reaped and freed); medians of
   parts need not add up to the median of the whole.
+- *sbx, spawn into a started box*: one box is started (\`sbx_box_start\`)
+  before the run and kept; each iteration is \`sbx_spec_new\`,
+  \`sbx_spec_set_argv\`, \`sbx_box_spawn\`, \`sbx_proc_wait\`, the frees. The
+  box's supervisor (pid 1 of the box) starts \`/bin/true\` as its child: the
+  cost per process of a multi-process box (docs/process-model.md). Its "CPU
+  ms per launch" counts the host process only (the supervisor is not the
+  benchmark's child).
 - *unshare*: \`unshare --user --map-root-user --pid --fork --mount --net --uts --ipc /bin/true\`
   (util-linux), started with posix_spawn + waitpid. No filesystem view and no
   cgroup namespace: less isolation than sbx.

@@ -7,10 +7,12 @@
 // box sleep briefly; the host only asserts generous upper bounds ("returned
 // within 5 s"), never tight timings.
 #include <errno.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1805,4 +1807,65 @@ TEST(StartedBadInput, NullPointersAndBadValues) {
   EXPECT_EQ(small.size, sizeof small);
 
   EXPECT_EQ(sbx_box_signal(box.get(), pid, 0, e.out()), SBX_OK) << "it survived all of that";
+}
+
+TEST(StartedIo, FileNullMergedAndPreservedFdsPerProcess) {
+  // Each spawn into one box has its own stdio: a host file for stdout with
+  // stderr merged into it, /dev/null for stdin, a file for stdin, and a
+  // preserved host fd under its own number.
+  BoxPtr box = started_box();
+  ASSERT_TRUE(box);
+  char dir_tmpl[] = "/tmp/sbx-started-io-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_tmpl), nullptr);
+  const std::string dir = dir_tmpl;
+  chmod(dir.c_str(), 0777);  // the box identity writes here only through the host fd
+  const std::string out_path = dir + "/out.txt", in_path = dir + "/in.txt";
+  write_file(in_path, "from-a-file\n");
+  int extra[2];
+  ASSERT_EQ(pipe2(extra, O_CLOEXEC), 0);
+  Fd extra_rd(extra[0]), extra_wr(extra[1]);
+  // The preserved fd keeps its number (written with perl: sh redirects
+  // only to fds 0..9).
+  Fd preserved(fcntl(extra_wr.get(), F_DUPFD_CLOEXEC, 3));
+  ASSERT_GE(preserved.get(), 3);
+  const std::string num = std::to_string(preserved.get());
+  const std::string script =
+      "read line; echo \"in:$line\"; echo to-stderr >&2; "
+      "perl -e 'open(my $f, \">&=\", shift) or die \"fd: $!\"; print $f \"via-fd\\n\"' " +
+      num;
+  ProcPtr p = spawn_sh(box.get(), script, [&] {
+    Opts o;
+    o.more = [&](sbx_spec* s) {
+      ASSERT_EQ(sbx_spec_set_stdio(s, SBX_STDIN, SBX_STDIO_FILE, in_path.c_str(), -1, nullptr), SBX_OK);
+      ASSERT_EQ(sbx_spec_set_stdio(s, SBX_STDOUT, SBX_STDIO_FILE, out_path.c_str(), -1, nullptr), SBX_OK);
+      ASSERT_EQ(sbx_spec_set_stdio(s, SBX_STDERR, SBX_STDIO_STDOUT, nullptr, -1, nullptr), SBX_OK);
+      ASSERT_EQ(sbx_spec_preserve_fd(s, preserved.get(), nullptr), SBX_OK);
+    };
+    return o;
+  }());
+  preserved = Fd();
+  ASSERT_TRUE(p);
+  ProcPtr q = spawn_sh(box.get(), "cat; echo done-q", [] {
+    Opts o = captured();
+    o.more = [](sbx_spec* s) {
+      ASSERT_EQ(sbx_spec_set_stdio(s, SBX_STDIN, SBX_STDIO_NULL, nullptr, -1, nullptr), SBX_OK);
+    };
+    return o;
+  }());
+  ASSERT_TRUE(q);
+  sbx_exit_status st = wait_exit(p.get());
+  EXPECT_EQ(sbx_exit_shell_code(&st), 0) << rec(st);
+  EXPECT_EQ(read_file(out_path), "in:from-a-file\nto-stderr\n");
+  extra_wr = Fd();
+  char buf[64] = {};
+  ssize_t n = read(extra_rd.get(), buf, sizeof buf - 1);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "via-fd\n");
+  // /dev/null as stdin: cat ends at once.
+  std::string acc;
+  EXPECT_TRUE(read_until(q.get(), SBX_STDOUT, acc, "done-q")) << acc;
+  st = wait_exit(q.get());
+  EXPECT_EQ(sbx_exit_shell_code(&st), 0) << rec(st);
+  unlink(out_path.c_str());
+  unlink(in_path.c_str());
+  rmdir(dir.c_str());
 }
