@@ -384,7 +384,6 @@ void Box::on_box_deadline() {
 
 void Box::on_supervisor_event(const sup::Msg& m) {
   std::shared_ptr<Process> deliver;
-  Entry done;
   bool close_now = false;
   {
     std::lock_guard<std::mutex> lk(table_mu_);
@@ -416,8 +415,10 @@ void Box::on_supervisor_event(const sup::Msg& m) {
         e.stop_unreported = e.cont_unreported = false;
         e.pending = 0;
         e.pidfd.reset();
+        // The handle's record is final before the table shows the exit:
+        // a waitpid that reports it is never ahead of sbx_proc_wait.
         if (e.registered) deliver = e.proc.lock();
-        done = e;
+        if (deliver) deliver->deliver_status(e.code, e.status, e.utime_us, e.stime_us, e.maxrss_kb, false);
         break;
       case CLD_STOPPED:
         if (e.state == SBX_PROC_ZOMBIE) break;
@@ -446,7 +447,7 @@ void Box::on_supervisor_event(const sup::Msg& m) {
       }
     }
   }
-  if (deliver) deliver->deliver_status(done.code, done.status, done.utime_us, done.stime_us, done.maxrss_kb);
+  if (deliver) deliver->fire_exit();
   if (close_now) {
     std::shared_ptr<SupervisorLink> link;
     {
@@ -475,11 +476,14 @@ void Box::on_supervisor_closed() {
       e.wait_status = SIGKILL;
       e.exit_ns = monotonic_ns();
       e.pidfd.reset();
-      if (auto p = e.proc.lock()) lost.push_back(std::move(p));
+      if (auto p = e.proc.lock()) {
+        p->deliver_lost(false);
+        lost.push_back(std::move(p));
+      }
     }
     table_cv_.notify_all();
   }
-  for (auto& p : lost) p->deliver_lost();
+  for (auto& p : lost) p->fire_exit();
   std::lock_guard<std::mutex> lk(mu_);
   if (state_ == SBX_BOX_RUNNING || state_ == SBX_BOX_PAUSED) state_ = SBX_BOX_STOPPED;
 }
@@ -677,7 +681,6 @@ std::shared_ptr<Process> Box::spawn_supervised(const ProcSpec& spec) {
   auto p = std::make_shared<Process>(std::move(l), std::move(pl), std::move(io));
   p->arm_limits();
   p->start_io();
-  Entry zombie;
   bool ended = false;
   {
     std::lock_guard<std::mutex> lk(table_mu_);
@@ -688,17 +691,16 @@ std::shared_ptr<Process> Box::spawn_supervised(const ProcSpec& spec) {
     e.registered = true;
     e.proc = p;
     e.command = command_of(spec);
+    if (box_hits_ & SBX_HIT_TIMEOUT) p->note_hit(SBX_HIT_TIMEOUT);
     if (e.state != SBX_PROC_ZOMBIE) e.pidfd = shared_pidfd;
     if (e.state == SBX_PROC_ZOMBIE) {
       ended = true;
-      zombie = e;
+      p->deliver_status(e.code, e.status, e.utime_us, e.stime_us, e.maxrss_kb, false);
     }
-    if (box_hits_ & SBX_HIT_TIMEOUT) p->note_hit(SBX_HIT_TIMEOUT);
     table_cv_.notify_all();
   }
   reg.ok = true;
-  if (ended)
-    p->deliver_status(zombie.code, zombie.status, zombie.utime_us, zombie.stime_us, zombie.maxrss_kb);
+  if (ended) p->fire_exit();
   return p;
 }
 

@@ -848,7 +848,8 @@ void Process::note_hit(uint32_t hit) {
   if (!ended_) hits_ |= hit;
 }
 
-void Process::deliver_status(int code, int status, int64_t utime_us, int64_t stime_us, int64_t maxrss_kb) {
+void Process::deliver_status(int code, int status, int64_t utime_us, int64_t stime_us, int64_t maxrss_kb,
+                             bool fire) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (ended_) return;
@@ -870,10 +871,10 @@ void Process::deliver_status(int code, int status, int64_t utime_us, int64_t sti
     notify_waiters_locked();
     io_cv_.notify_all();
   }
-  maybe_fire_exit();
+  if (fire) maybe_fire_exit();
 }
 
-void Process::deliver_lost() {
+void Process::deliver_lost(bool fire) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (ended_) return;
@@ -887,7 +888,7 @@ void Process::deliver_lost() {
     notify_waiters_locked();
     io_cv_.notify_all();
   }
-  maybe_fire_exit();
+  if (fire) maybe_fire_exit();
 }
 
 int Process::take_stdio(int which) {

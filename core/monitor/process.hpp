@@ -111,8 +111,12 @@ class Process : public std::enable_shared_from_this<Process> {
   // (CODE is the siginfo si_code CLD_EXITED / CLD_KILLED / CLD_DUMPED,
   // STATUS its si_status), with its own CPU time and peak RSS. LOST: the
   // supervisor went away first, which took the process with it (SIGKILL).
-  void deliver_status(int code, int status, int64_t utime_us, int64_t stime_us, int64_t maxrss_kb);
-  void deliver_lost();
+  // FIRE = false leaves the exit callback to fire_exit(), for a caller that
+  // holds a lock of its own (the callback may call back into sbx).
+  void deliver_status(int code, int status, int64_t utime_us, int64_t stime_us, int64_t maxrss_kb,
+                      bool fire = true);
+  void deliver_lost(bool fire = true);
+  void fire_exit() { maybe_fire_exit(); }
   // Marks SIG as sent through sbx (the reason becomes "killed" if the
   // process dies of it).
   void note_signal_sent(int sig);
