@@ -400,6 +400,10 @@ void Box::on_supervisor_event(const sup::Msg& m) {
     auto it = table_.find(m.a);
     if (it == table_.end()) return;  // not spawned through sbx (an orphan the supervisor reaped)
     Entry& e = it->second;
+    // An entry that has exited keeps its status: an event for the same pid
+    // can only be about another process the box forked after the pid was
+    // reused (its orphans are the supervisor's children too).
+    if (e.state == SBX_PROC_ZOMBIE) return;
     switch (m.b) {
       case CLD_EXITED:
       case CLD_KILLED:

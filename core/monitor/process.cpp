@@ -146,14 +146,25 @@ alignas(64) char g_read_buf[1 << 20];
 
 void Process::on_readable(int idx) {
   OutStream& o = out_[idx];
-  char* const buf = g_read_buf;
-  const size_t buf_size = sizeof g_read_buf;
   for (;;) {
     int fd;
+    char* buf = g_read_buf;
+    size_t buf_size = sizeof g_read_buf;
+    bool into_ring = false;
     {
       std::lock_guard<std::mutex> lk(mu_);
       if (!o.fd || o.paused) return;
       fd = o.fd.get();
+      if (!io_.on_output) {
+        // Straight into the ring's free part (after the buffered bytes,
+        // up to the end of the ring): one copy less.
+        if (!o.ring) o.ring.reset(new char[kMaxBuffered]);
+        const size_t tail = (o.head + o.buffered) % kMaxBuffered;
+        buf = o.ring.get() + tail;
+        buf_size = std::min(kMaxBuffered - o.buffered, kMaxBuffered - tail);
+        into_ring = true;
+        if (buf_size == 0) return;  // full: paused until a reader drains it
+      }
     }
     ssize_t n = ::read(fd, buf, buf_size);
     if (n < 0 && errno == EINTR) continue;
@@ -194,10 +205,10 @@ void Process::on_readable(int idx) {
         }
       }
       if (deliver > 0) {
-        if (io_.on_output) {
+        if (!into_ring) {
           if (!callbacks_stopped_) cb = io_.on_output;
         } else {
-          o.chunks.emplace_back(buf, deliver);
+          // Already in place; bytes beyond the output cap are just not kept.
           o.buffered += deliver;
           io_cv_.notify_all();
           if (o.buffered >= kMaxBuffered && !o.paused) {
@@ -263,18 +274,13 @@ int Process::read(int stream, void* buf, size_t cap, size_t* n, int timeout_ms) 
   }
   if (o.buffered == 0 && !o.eof) return SBX_E_INTERRUPTED;
   size_t got = 0;
-  while (got < cap && !o.chunks.empty()) {
-    std::string& front = o.chunks.front();
-    size_t take = std::min(cap - got, front.size() - o.front_off);
-    memcpy(static_cast<char*>(buf) + got, front.data() + o.front_off, take);
+  while (got < cap && o.buffered > 0) {
+    size_t take = std::min({cap - got, o.buffered, kMaxBuffered - o.head});
+    memcpy(static_cast<char*>(buf) + got, o.ring.get() + o.head, take);
     got += take;
-    o.front_off += take;
-    if (o.front_off == front.size()) {
-      o.chunks.pop_front();
-      o.front_off = 0;
-    }
+    o.head = (o.head + take) % kMaxBuffered;
+    o.buffered -= take;
   }
-  o.buffered -= got;
   *n = got;
   if (o.paused && o.buffered < kMaxBuffered / 2 && o.watch != 0) {
     o.paused = false;

@@ -179,9 +179,13 @@ class Process : public std::enable_shared_from_this<Process> {
     bool captured = false;
     UniqueFd fd;
     Reactor::Id watch = 0;
-    std::deque<std::string> chunks;
-    size_t front_off = 0;  // bytes of chunks.front() already read
-    size_t buffered = 0;
+    // sbx_proc_read's buffer: a ring of kMaxBuffered bytes, allocated on
+    // first use. The monitor thread reads the pipe straight into its free
+    // part (outside mu_: readers only touch the buffered part), readers
+    // copy out of it under mu_.
+    std::unique_ptr<char[]> ring;
+    size_t head = 0;      // first buffered byte
+    size_t buffered = 0;  // bytes in the ring
     bool eof = false;
     bool paused = false;  // the buffer is full: not reading until drained
   };

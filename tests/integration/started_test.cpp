@@ -1493,13 +1493,13 @@ TEST(StartedGroups, AProgramThatChangesItsOwnSessionIsSeen) {
   // no group) then shows its new ids.
   BoxPtr box = started_box();
   ASSERT_TRUE(box);
-  ProcPtr p = spawn(box.get(),
-                    {"/usr/bin/setsid", "/bin/sh", "-c", "cut -d' ' -f5,6 /proc/self/stat; sleep 100"}, [] {
-                      Opts o = captured();
-                      o.pgmode = SBX_PGROUP_JOIN;
-                      o.pgid = 0;
-                      return o;
-                    }());
+  ProcPtr p = spawn(
+      box.get(), {"/usr/bin/setsid", "/bin/sh", "-c", "cut -d' ' -f5,6 /proc/self/stat; exec sleep 100"}, [] {
+        Opts o = captured();
+        o.pgmode = SBX_PGROUP_JOIN;
+        o.pgid = 0;
+        return o;
+      }());
   ASSERT_TRUE(p);
   const int pid = bpid(p.get());
   std::string line;
@@ -1514,7 +1514,8 @@ TEST(StartedGroups, AProgramThatChangesItsOwnSessionIsSeen) {
   ASSERT_TRUE(info(box.get(), pid, &i));
   EXPECT_EQ(i.pgid, pid);
   EXPECT_EQ(i.sid, pid);
-  // A group signal to its new group reaches it.
+  // A group signal to its new group reaches it. (The shell execs sleep: a
+  // child it forked after the signal would survive it and hold stdout.)
   Err e;
   EXPECT_EQ(sbx_box_signal(box.get(), -pid, SIGTERM, e.out()), SBX_OK) << e.describe();
   EXPECT_EQ(wait_exit(p.get(), 5000).signal, SIGTERM);

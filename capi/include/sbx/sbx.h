@@ -448,9 +448,11 @@ typedef enum sbx_box_state {
 SBX_API int sbx_box_create(sbx_box** out, const sbx_config* cfg, sbx_error** err);
 
 /* Destroys the box. If its process is still running it is killed
- * (SIGKILL to the whole box) and reaped first; no process, fd or mount
- * outlives this call. Processes obtained from the box stay valid handles
- * until freed. NULL is accepted. */
+ * (SIGKILL to the whole box) and reaped first; a started box is stopped
+ * with no grace (sbx_box_stop(box, 0)). No process, fd or mount outlives
+ * this call. Processes obtained from the box stay valid handles until
+ * freed; their records say how they ended. Every other thread must be done
+ * with the box. NULL is accepted. */
 SBX_API void sbx_box_free(sbx_box* box);
 
 SBX_API int sbx_box_state_get(const sbx_box* box, sbx_box_state* out);
@@ -475,8 +477,10 @@ SBX_API int sbx_box_spawn(sbx_box* box, const sbx_spec* spec, sbx_proc** out, sb
 
 /* Sends SIG to everything in the box: the box init forwards catchable
  * signals to the program; SIGKILL ends the whole pid namespace at once.
- * Signal 0 checks that the box is running. Uses the pidfd, never a pid
- * that could have been reused. SBX_E_STATE if nothing is running. */
+ * In a started box: every process in it (kill(-1) by its supervisor, which
+ * stays; the box keeps running). Signal 0 checks that the box is running.
+ * Uses the pidfd, never a pid that could have been reused. SBX_E_STATE if
+ * nothing is running. */
 SBX_API int sbx_box_kill(sbx_box* box, int sig, sbx_error** err);
 
 /* Pauses every process of a running box (state SBX_BOX_PAUSED): the box's
@@ -714,7 +718,9 @@ SBX_API int sbx_exit_shell_code(const sbx_exit_status* st);
  * is sticky: any number of threads may wait, before or after the end, and
  * all read the same record. */
 SBX_API int sbx_proc_wait(sbx_proc* proc, int timeout_ms, sbx_exit_status* out, sbx_error** err);
-/* Waits for the box's process; same contract as sbx_proc_wait. */
+/* Waits for the box's process; same contract as sbx_proc_wait. For a
+ * started box: until it has stopped (its supervisor has ended; the record
+ * then says exited 0, with the usage of everything the supervisor reaped). */
 SBX_API int sbx_box_wait(sbx_box* box, int timeout_ms, sbx_exit_status* out, sbx_error** err);
 /* Wakes every wait in progress on PROC (or on BOX and its processes) with
  * SBX_E_INTERRUPTED. Waits started afterwards are not affected.
