@@ -55,8 +55,8 @@ class Box {
   int waitpid(int pid, int options, int timeout_ms, int* status);
   void setpgid(int pid, int pgid);
   void setsid(int pid);
-  int getpgid(int pid);
-  int getsid(int pid);
+  int getpgid(int pid) { return ids_of(pid, false); }
+  int getsid(int pid) { return ids_of(pid, true); }
   uint64_t hold_signals(int pid, int how, uint64_t set);
   uint64_t sigpending(int pid);
   std::vector<int> list();
@@ -79,6 +79,7 @@ class Box {
   void on_supervisor_closed();
   void on_box_deadline();
   void ensure_started(const char* what);
+  int ids_of(int pid, bool session);
   // Entries of the process table (guarded by table_mu_).
   struct Entry {
     int pid = 0;

@@ -894,28 +894,17 @@ void Box::setsid(int pid) {
                   "SBX_PGROUP_NEW_SESSION at spawn)");
 }
 
-int Box::getpgid(int pid) {
-  ensure_started("getpgid");
-  if (pid < 0) posix_error(ESRCH, "getpgid " + std::to_string(pid));
-  if (pid == 0) return 1;
+int Box::ids_of(int pid, bool session) {
+  const char* what = session ? "getsid" : "getpgid";
+  ensure_started(what);
+  if (pid < 0) posix_error(ESRCH, std::string(what) + " " + std::to_string(pid));
+  if (pid == 0) return 1;  // the box init leads session 1 and group 1
   std::lock_guard<std::mutex> lk(table_mu_);
   purge_zombies_locked();
   Entry* e = find_locked(pid);
-  if (e == nullptr) posix_error(ESRCH, "getpgid " + std::to_string(pid));
+  if (e == nullptr) posix_error(ESRCH, std::string(what) + " " + std::to_string(pid));
   refresh_ids_locked(*e);
-  return e->pgid;
-}
-
-int Box::getsid(int pid) {
-  ensure_started("getsid");
-  if (pid < 0) posix_error(ESRCH, "getsid " + std::to_string(pid));
-  if (pid == 0) return 1;
-  std::lock_guard<std::mutex> lk(table_mu_);
-  purge_zombies_locked();
-  Entry* e = find_locked(pid);
-  if (e == nullptr) posix_error(ESRCH, "getsid " + std::to_string(pid));
-  refresh_ids_locked(*e);
-  return e->sid;
+  return session ? e->sid : e->pgid;
 }
 
 uint64_t Box::hold_signals(int pid, int how, uint64_t set) {

@@ -62,6 +62,17 @@ size_t c_strlen(const char* s) {
   return n;
 }
 
+// Sorts a handful of ints ascending (fd lists for close_except).
+void sort_small(int* v, int n) {
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j)
+      if (v[j] < v[i]) {
+        int t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+      }
+}
+
 // Appends S to BUF (capacity CAP, current length *LEN); false on overflow.
 bool append(char* buf, size_t cap, size_t* len, const char* s) {
   size_t n = c_strlen(s);
@@ -659,13 +670,7 @@ void hide_host_copy(const ChildPlan* p) {
   // releases the program), the error pipe and the image itself (those two
   // close on exec).
   int keep[4] = {p->err_fd, p->status_fd, p->init_image_fd, go_wr};
-  for (int i = 0; i < 3; ++i)
-    for (int j = i + 1; j < 4; ++j)
-      if (keep[j] < keep[i]) {
-        int t = keep[i];
-        keep[i] = keep[j];
-        keep[j] = t;
-      }
+  sort_small(keep, 4);
   check(p, close_except(0, keep, 4, 0), Step::kInitExec);
   // Pipes are opened close-on-exec (like every fd sbx makes): the image
   // needs these two across this execve.
@@ -701,13 +706,7 @@ void hide_host_copy(const ChildPlan* p) {
       fail(p, Step::kLandlock, static_cast<int>(-lr), bad < p->n_landlock_rules ? static_cast<int>(bad) : -1);
   }
   int keep[5] = {p->err_fd, p->status_fd, p->supervisor_fd, p->seccomp_fd, p->init_image_fd};
-  for (int i = 0; i < 5; ++i)
-    for (int j = i + 1; j < 5; ++j)
-      if (keep[j] < keep[i]) {
-        int t = keep[i];
-        keep[i] = keep[j];
-        keep[j] = t;
-      }
+  sort_small(keep, 5);
   int first = 0;
   while (first < 5 && keep[first] < 0) ++first;
   check(p, close_except(0, keep + first, static_cast<size_t>(5 - first), 0), Step::kSupervisor);

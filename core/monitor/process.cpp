@@ -856,13 +856,20 @@ void Process::note_hit(uint32_t hit) {
 
 void Process::deliver_status(int code, int status, int64_t utime_us, int64_t stime_us, int64_t maxrss_kb,
                              bool fire) {
+  const int64_t usage[3] = {utime_us, stime_us, maxrss_kb};
+  deliver(code, status, usage, fire);
+}
+
+void Process::deliver(int code, int status, const int64_t* usage, bool fire) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (ended_) return;
-    have_report_ = true;
-    report_utime_us_ = utime_us;
-    report_stime_us_ = stime_us;
-    report_maxrss_kb_ = maxrss_kb;
+    if (usage != nullptr) {
+      have_report_ = true;
+      report_utime_us_ = usage[0];
+      report_stime_us_ = usage[1];
+      report_maxrss_kb_ = usage[2];
+    }
     reaped_ = true;
     if (code == CLD_EXITED) {
       rec_.kind = SBX_EXIT_EXITED;
@@ -881,20 +888,9 @@ void Process::deliver_status(int code, int status, int64_t utime_us, int64_t sti
 }
 
 void Process::deliver_lost(bool fire) {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (ended_) return;
-    // pid 1 of the box ended: the kernel killed everything in its pid
-    // namespace with SIGKILL.
-    reaped_ = true;
-    rec_.kind = SBX_EXIT_SIGNALED;
-    rec_.signal = SIGKILL;
-    finalize_locked();
-    complete_output_locked();
-    notify_waiters_locked();
-    io_cv_.notify_all();
-  }
-  if (fire) maybe_fire_exit();
+  // pid 1 of the box ended: the kernel killed everything in its pid
+  // namespace with SIGKILL. No usage was reported.
+  deliver(CLD_KILLED, SIGKILL, nullptr, fire);
 }
 
 int Process::take_stdio(int which) {

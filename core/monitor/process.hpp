@@ -138,6 +138,8 @@ class Process : public std::enable_shared_from_this<Process> {
   void record_raw_status_locked(int raw);
   void record_siginfo_locked(const siginfo_t& si);
   void finalize_locked();
+  // A supervised process's end (USAGE: user us, system us, max RSS KiB, or null).
+  void deliver(int code, int status, const int64_t* usage, bool fire);
   void read_report_locked();  // the InitReport, if the status pipe has one
   void on_deadline(uint32_t hit);
   void check_cpu_time();
