@@ -1870,3 +1870,89 @@ TEST(StartedIo, FileNullMergedAndPreservedFdsPerProcess) {
   unlink(in_path.c_str());
   rmdir(dir.c_str());
 }
+
+// ================================================================ the supervisor as a target
+
+TEST(StartedSecurity, ProcessesInTheBoxCannotReachTheSupervisor) {
+  // pid 1 of a started box holds the control socket to the host. A process
+  // in the box (same uid as the supervisor) must not be able to kill it,
+  // trace it, read its memory or fds, or learn anything of the host from it.
+  BoxPtr box = started_box();
+  ASSERT_TRUE(box);
+  const std::string script =
+      "for s in KILL TERM INT HUP USR1 USR2 STOP; do kill -s $s 1 2>/dev/null; done; "
+      "ls /proc/1/fd >/dev/null 2>&1 && echo fd-listed; "
+      "cat /proc/1/environ >/dev/null 2>&1 && echo environ-read; "
+      "head -c 1 /proc/1/mem >/dev/null 2>&1 && echo mem-read; "
+      "readlink /proc/1/exe >/dev/null 2>&1 && echo exe-read; "
+      "tr '\\0' ' ' </proc/1/cmdline; echo; "
+      "grep -E '^(State|TracerPid):' /proc/1/status";
+  ProcPtr p = spawn_sh(box.get(), script, captured());
+  ASSERT_TRUE(p);
+  std::string out = read_all(p.get(), SBX_STDOUT);
+  sbx_exit_status st = wait_exit(p.get());
+  EXPECT_EQ(sbx_exit_shell_code(&st), 0) << rec(st) << out;
+  EXPECT_EQ(out.find("fd-listed"), std::string::npos) << out;
+  EXPECT_EQ(out.find("environ-read"), std::string::npos) << out;
+  EXPECT_EQ(out.find("mem-read"), std::string::npos) << out;
+  EXPECT_EQ(out.find("exe-read"), std::string::npos) << out;
+  // Its command line names only the init image and fd numbers.
+  EXPECT_NE(out.find("sbx-init -S "), std::string::npos) << out;
+  EXPECT_EQ(out.find("sbx_integration_tests"), std::string::npos) << out;
+  // Not stopped (SIGSTOP from inside the namespace does not reach pid 1),
+  // not traced.
+  EXPECT_EQ(out.find("State:\tT"), std::string::npos) << out;
+  EXPECT_NE(out.find("TracerPid:\t0"), std::string::npos) << out;
+  // The supervisor is alive and serves: another spawn works, the table
+  // answers, and the box stops cleanly.
+  ProcPtr q = spawn_sh(box.get(), "echo still-served", captured());
+  ASSERT_TRUE(q);
+  std::string acc;
+  EXPECT_TRUE(read_until(q.get(), SBX_STDOUT, acc, "still-served")) << acc;
+  wait_exit(q.get());
+  sbx_box_state state;
+  ASSERT_EQ(sbx_box_state_get(box.get(), &state), SBX_OK);
+  EXPECT_EQ(state, SBX_BOX_RUNNING);
+  Err e;
+  EXPECT_EQ(sbx_box_stop(box.get(), 0, e.out()), SBX_OK) << e.describe();
+}
+
+TEST(StartedSecurity, SpawnedProcessesGetTheBoxPolicy) {
+  // Every spawned process runs with the box's identity, no capabilities,
+  // no_new_privs, the seccomp filter (inherited from the supervisor or
+  // installed per spawn) and the Landlock domain.
+  for (bool custom : {false, true}) {
+    // The unmodified default profile is inherited from the supervisor; with
+    // a custom rule each spawn installs the filter itself.
+    SCOPED_TRACE(custom ? "default profile + a custom rule" : "default profile");
+    BoxPtr box = started_box([&](sbx_config* c) {
+      if (custom) {
+        ASSERT_EQ(sbx_config_add_seccomp_rule(c, "acct", SBX_SECCOMP_ERRNO, EPERM, 0, nullptr, nullptr),
+                  SBX_OK);
+      }
+    });
+    ASSERT_TRUE(box);
+    ProcPtr p = spawn(box.get(), {"/bin/cat", "/proc/self/status"}, captured());
+    ASSERT_TRUE(p);
+    std::string out = read_all(p.get(), SBX_STDOUT);
+    sbx_exit_status st = wait_exit(p.get());
+    EXPECT_EQ(sbx_exit_shell_code(&st), 0) << rec(st);
+    EXPECT_NE(out.find("Seccomp:\t2"), std::string::npos) << out;
+    EXPECT_NE(out.find("NoNewPrivs:\t1"), std::string::npos) << out;
+    EXPECT_NE(out.find("CapEff:\t0000000000000000"), std::string::npos) << out;
+    EXPECT_NE(out.find("CapBnd:\t0000000000000000"), std::string::npos) << out;
+    EXPECT_NE(out.find("Uid:\t1000\t1000\t1000\t1000"), std::string::npos) << out;
+  }
+  // The default profile refuses a new user namespace in a spawned process,
+  // and Landlock refuses writing where the box has no writable mount.
+  BoxPtr box = started_box();
+  ASSERT_TRUE(box);
+  ProcPtr p = spawn_sh(box.get(),
+                       "unshare -U true 2>/dev/null && echo userns-created; "
+                       "echo x > /usr/sbx-probe 2>/dev/null && echo usr-written; echo checked",
+                       captured());
+  ASSERT_TRUE(p);
+  std::string out = read_all(p.get(), SBX_STDOUT);
+  wait_exit(p.get());
+  EXPECT_EQ(out, "checked\n");
+}
