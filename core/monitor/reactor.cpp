@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -190,6 +191,12 @@ void Reactor::run() {
     const int ep = epfd_;
     lk.unlock();
     int n = epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      // Only if the host closed our epoll fd behind our back (EBADF): do
+      // not spin on it; timers still run, late.
+      struct timespec pause = {0, 100000000};
+      nanosleep(&pause, nullptr);
+    }
     lk.lock();
     if (n < 0) n = 0;  // EINTR: go round
 
