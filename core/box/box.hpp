@@ -1,7 +1,7 @@
 // A box: a validated configuration, the resources and policies it owns
 // (cgroup, compiled seccomp filter, Landlock ruleset, capability set) and
-// what runs in it. This version hosts one process per box; the state
-// machine is the one later versions extend.
+// what runs in it: one program (box.cpp), or, once started, a supervisor
+// and the processes spawned through it with their table (started.cpp).
 #pragma once
 
 #include <linux/filter.h>
