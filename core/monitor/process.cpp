@@ -548,6 +548,11 @@ void Process::terminate() {
     if (ended_ || !pidfd_) return;
     syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
     sent_signals_ |= 1ull << (SIGKILL - 1);
+    // The last reference can drop on the monitor thread (a callback held
+    // it): the death is reported through that very thread, so waiting
+    // there would stall every box's events. Nobody can read this record
+    // any more; the supervisor reaps the process.
+    if (Reactor::instance().on_monitor_thread()) return;
     // The supervisor reports the death; the box marks every process lost
     // if the supervisor itself goes away, so this wait ends either way.
     io_cv_.wait_for(lk, std::chrono::seconds(10), [&] { return ended_; });
