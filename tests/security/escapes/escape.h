@@ -49,22 +49,64 @@ static ESC_UNUSED const char* errname(int e) {
   switch (e) {
 #define ESC_E(x) \
   case x:        \
-    return #x;
-    ESC_E(EPERM)
-    ESC_E(ENOENT)
-    ESC_E(ESRCH) ESC_E(EINTR) ESC_E(EIO) ESC_E(ENXIO) ESC_E(E2BIG) ESC_E(ENOEXEC) ESC_E(EBADF) ESC_E(ECHILD)
-        ESC_E(EAGAIN) ESC_E(ENOMEM) ESC_E(EACCES) ESC_E(EFAULT) ESC_E(EBUSY) ESC_E(EEXIST) ESC_E(EXDEV)
-            ESC_E(ENODEV) ESC_E(ENOTDIR) ESC_E(EISDIR) ESC_E(EINVAL) ESC_E(ENFILE) ESC_E(EMFILE) ESC_E(ENOTTY)
-                ESC_E(ETXTBSY) ESC_E(EFBIG) ESC_E(ENOSPC) ESC_E(ESPIPE) ESC_E(EROFS) ESC_E(EMLINK)
-                    ESC_E(EPIPE) ESC_E(ERANGE) ESC_E(ENAMETOOLONG) ESC_E(ENOSYS) ESC_E(ENOTEMPTY) ESC_E(ELOOP)
-                        ESC_E(ENOTSUP) ESC_E(EAFNOSUPPORT) ESC_E(EADDRINUSE) ESC_E(EADDRNOTAVAIL)
-                            ESC_E(ENETDOWN) ESC_E(ENETUNREACH) ESC_E(ECONNREFUSED) ESC_E(ECONNRESET)
-                                ESC_E(ETIMEDOUT) ESC_E(EHOSTUNREACH) ESC_E(EDQUOT) ESC_E(ENOKEY)
-                                    ESC_E(EKEYREVOKED) ESC_E(ESTALE) ESC_E(EPROTONOSUPPORT) ESC_E(EOVERFLOW)
-                                        ESC_E(ENOPKG)
+    return #x
+    ESC_E(EPERM);
+    ESC_E(ENOENT);
+    ESC_E(ESRCH);
+    ESC_E(EINTR);
+    ESC_E(EIO);
+    ESC_E(ENXIO);
+    ESC_E(E2BIG);
+    ESC_E(ENOEXEC);
+    ESC_E(EBADF);
+    ESC_E(ECHILD);
+    ESC_E(EAGAIN);
+    ESC_E(ENOMEM);
+    ESC_E(EACCES);
+    ESC_E(EFAULT);
+    ESC_E(EBUSY);
+    ESC_E(EEXIST);
+    ESC_E(EXDEV);
+    ESC_E(ENODEV);
+    ESC_E(ENOTDIR);
+    ESC_E(EISDIR);
+    ESC_E(EINVAL);
+    ESC_E(ENFILE);
+    ESC_E(EMFILE);
+    ESC_E(ENOTTY);
+    ESC_E(ETXTBSY);
+    ESC_E(EFBIG);
+    ESC_E(ENOSPC);
+    ESC_E(ESPIPE);
+    ESC_E(EROFS);
+    ESC_E(EMLINK);
+    ESC_E(EPIPE);
+    ESC_E(ERANGE);
+    ESC_E(ENAMETOOLONG);
+    ESC_E(ENOSYS);
+    ESC_E(ENOTEMPTY);
+    ESC_E(ELOOP);
+    ESC_E(ENOTSUP);
+    ESC_E(EAFNOSUPPORT);
+    ESC_E(EADDRINUSE);
+    ESC_E(EADDRNOTAVAIL);
+    ESC_E(ENETDOWN);
+    ESC_E(ENETUNREACH);
+    ESC_E(ECONNREFUSED);
+    ESC_E(ECONNRESET);
+    ESC_E(ETIMEDOUT);
+    ESC_E(EHOSTUNREACH);
+    ESC_E(EDQUOT);
+    ESC_E(ENOKEY);
+    ESC_E(EKEYREVOKED);
+    ESC_E(ESTALE);
+    ESC_E(EPROTONOSUPPORT);
+    ESC_E(EOVERFLOW);
+    ESC_E(ENOPKG);
 #undef ESC_E
-                                            default : snprintf(buf, sizeof buf, "errno %d", e);
-    return buf;
+    default:
+      snprintf(buf, sizeof buf, "errno %d", e);
+      return buf;
   }
 }
 
