@@ -96,6 +96,19 @@ void append_uint(char* buf, size_t cap, size_t* len, unsigned v) {
   append(buf, cap, len, rev);
 }
 
+// A number as an argument of the init image; "-" for a negative one.
+struct NumArg {
+  char buf[16];
+  explicit NumArg(long v) {
+    size_t len = 0;
+    buf[0] = '\0';
+    if (v < 0)
+      append(buf, sizeof buf, &len, "-");
+    else
+      append_uint(buf, sizeof buf, &len, static_cast<unsigned>(v));
+  }
+};
+
 // "/oldroot/proc/self/fd/N": the magic link that names an fd for sys::mount(2).
 // While the host tree sits at /oldroot this is the host's procfs, in which
 // "self" is this process.
@@ -676,18 +689,9 @@ void hide_host_copy(const ChildPlan* p) {
   // needs these two across this execve.
   check(p, sys::fcntl(p->status_fd, F_SETFD, 0), Step::kInitExec);
   check(p, sys::fcntl(go_wr, F_SETFD, 0), Step::kInitExec);
-  char status_arg[16], pid_arg[16], go_arg[16];
-  size_t len = 0;
-  status_arg[0] = '\0';
-  append_uint(status_arg, sizeof status_arg, &len, static_cast<unsigned>(p->status_fd));
-  len = 0;
-  pid_arg[0] = '\0';
-  append_uint(pid_arg, sizeof pid_arg, &len, static_cast<unsigned>(program));
-  len = 0;
-  go_arg[0] = '\0';
-  append_uint(go_arg, sizeof go_arg, &len, static_cast<unsigned>(go_wr));
+  NumArg status_arg(p->status_fd), pid_arg(program), go_arg(go_wr);
   char name[] = "sbx-init";
-  char* argv[] = {name, status_arg, pid_arg, go_arg, nullptr};
+  char* argv[] = {name, status_arg.buf, pid_arg.buf, go_arg.buf, nullptr};
   char* envp[] = {nullptr};
   fail(p, Step::kInitExec, -sys::execveat(p->init_image_fd, "", argv, envp, AT_EMPTY_PATH));
 }
@@ -715,23 +719,13 @@ void hide_host_copy(const ChildPlan* p) {
     check(p, sys::fcntl(p->status_fd, F_SETFD, 0), Step::kSupervisor);
     check(p, sys::fcntl(p->supervisor_fd, F_SETFD, 0), Step::kSupervisor);
     if (p->seccomp_fd >= 0) check(p, sys::fcntl(p->seccomp_fd, F_SETFD, 0), Step::kSupervisor);
-    char status_arg[16], ctrl_arg[16], filter_arg[16];
-    size_t len = 0;
-    status_arg[0] = '\0';
-    append_uint(status_arg, sizeof status_arg, &len, static_cast<unsigned>(p->status_fd));
-    len = 0;
-    ctrl_arg[0] = '\0';
-    append_uint(ctrl_arg, sizeof ctrl_arg, &len, static_cast<unsigned>(p->supervisor_fd));
-    len = 0;
-    filter_arg[0] = '\0';
-    if (p->seccomp_fd >= 0)
-      append_uint(filter_arg, sizeof filter_arg, &len, static_cast<unsigned>(p->seccomp_fd));
-    else
-      append(filter_arg, sizeof filter_arg, &len, "-");
+    // "-": no seccomp program.
+    NumArg status_arg(p->status_fd), ctrl_arg(p->supervisor_fd), filter_arg(p->seccomp_fd);
     char name[] = "sbx-init";
     char mode[] = "-S";
     char who_self[] = "self", who_child[] = "child";
-    char* argv[] = {name,   mode, status_arg, ctrl_arg, filter_arg, p->seccomp_self ? who_self : who_child,
+    char* argv[] = {name,         mode,           status_arg.buf,
+                    ctrl_arg.buf, filter_arg.buf, p->seccomp_self ? who_self : who_child,
                     nullptr};
     char* envp[] = {nullptr};
     fail(p, Step::kInitExec, -sys::execveat(p->init_image_fd, "", argv, envp, AT_EMPTY_PATH));

@@ -740,9 +740,11 @@ SBX_API int sbx_proc_box_pid(const sbx_proc* proc, int* out);
  * been reaped when its spawn was answered), for display; use the handle,
  * never the pid, to signal it. */
 SBX_API int sbx_proc_pid(const sbx_proc* proc, pid_t* out);
-/* A pollable fd (a pidfd): readable once the box has ended and been torn
- * down; call sbx_proc_wait(proc, 0, ...) then. Borrowed from PROC; do not
- * close it, do not wait on it with waitid yourself. */
+/* A pollable fd: for a box's one program a pidfd, readable once the box
+ * has ended and been torn down; for a process in a started box an eventfd,
+ * readable once its exit record is final. Call sbx_proc_wait(proc, 0, ...)
+ * then. Borrowed from PROC; do not close it, read it, or wait on it with
+ * waitid yourself. */
 SBX_API int sbx_proc_pollfd(const sbx_proc* proc, int* out);
 /* The host end of a SBX_STDIO_PIPE stream (write end for stdin, read end for
  * stdout/stderr). Ownership passes to the caller, who must close it; a
